@@ -18,7 +18,10 @@ function blockList(v4: string[], v6: string[]): BlockList {
 }
 
 const LOOPBACK = blockList(['127.0.0.0/8'], ['::1/128'])
-const PRIVATE = blockList(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'], ['fc00::/7'])
+const PRIVATE = blockList(
+  ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'],
+  ['fc00::/7'],
+)
 const LINK_LOCAL = blockList(['169.254.0.0/16'], ['fe80::/10'])
 // Not routable on the public internet for other reasons: unspecified, multicast, documentation,
 // benchmarking, reserved (RFC 6890 and the IANA special-purpose registries).

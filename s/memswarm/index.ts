@@ -1,0 +1,6 @@
+export { MemAddr, parseMemAddr } from './addr.js'
+export type { FaultOptions } from './faults.js'
+export { MemSwarm, SecureMemSwarm } from './memswarm.js'
+export type { MemSwarmOptions, MemSwarmStats } from './memswarm.js'
+export { Realm } from './realm.js'
+export type { RealmOptions, RealmStats, TellTransform, TrafficEvent } from './realm.js'
