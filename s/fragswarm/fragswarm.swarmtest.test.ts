@@ -1,0 +1,45 @@
+import { describe, it } from 'vitest'
+import { runSwarmTests } from '../../swarmtest/index.js'
+import { Realm, type RealmOptions } from '../memswarm/index.js'
+import { FragSwarm, type FragSwarmOptions } from './index.js'
+
+function fragOverMem(realm: RealmOptions, frag: FragSwarmOptions = {}) {
+  return async (n: number) => {
+    const r = new Realm(realm)
+    return Array.from({ length: n }, () => new FragSwarm(r.newSwarm(), frag))
+  }
+}
+
+// A 512-byte inner mtu: a 64 KiB message travels as 131 parts.
+runSwarmTests({ describe, it }, 'fragswarm over memswarm', {
+  make: fragOverMem({ mtu: 512 }, { mtu: 65536 }),
+})
+
+runSwarmTests({ describe, it }, 'fragswarm over memswarm, duplication and reordering', {
+  make: fragOverMem({ mtu: 512, duplicate: 0.2, reorder: 0.2, seed: 11 }, { mtu: 16384 }),
+  // Multi-part messages are delivered once; a single-part message as often as memswarm
+  // duplicates it.
+  mayDuplicate: true,
+  mayReorder: true,
+})
+
+// Losing one part loses the message: at 10% loss a 4-part message arrives 66% of the time, so
+// the mtu stays small enough for the suite's retries; single-part tells arrive 90% of the time.
+runSwarmTests({ describe, it }, 'fragswarm over memswarm, 10% loss', {
+  make: fragOverMem({ mtu: 512, loss: 0.1, seed: 7 }, { mtu: 2012 }),
+  mayDrop: true,
+})
+
+runSwarmTests(
+  { describe, it },
+  'fragswarm over memswarm, latency with jitter, loss, duplication, reordering',
+  {
+    make: fragOverMem(
+      { mtu: 512, latencyMs: 1, jitterMs: 3, loss: 0.05, duplicate: 0.1, reorder: 0.1, seed: 3 },
+      { mtu: 2012 },
+    ),
+    mayDrop: true,
+    mayDuplicate: true,
+    mayReorder: true,
+  },
+)
