@@ -188,7 +188,7 @@ export class Inbox<T> {
 
   #isDead(e: Entry<T>): boolean {
     if (this.#isLive !== undefined && !this.#isLive(e.item)) return true
-    return this.#clock.now() - e.at > this.#maxAgeMs
+    return this.#maxAgeMs !== Number.POSITIVE_INFINITY && this.#clock.now() - e.at > this.#maxAgeMs
   }
 
   #shiftLive(): Entry<T> | undefined {
@@ -199,8 +199,20 @@ export class Inbox<T> {
     return undefined
   }
 
-  /** Drops dead items wherever they are; FIFO order of the rest is kept. */
+  /**
+   * Makes room when full: drops expired items from the head (the oldest) and, when a liveness
+   * test is configured, dead items anywhere; FIFO order of the rest is kept. With neither,
+   * nothing can be dead and this costs nothing.
+   */
   #purgeDead(): void {
+    if (this.#isLive === undefined) {
+      if (this.#maxAgeMs === Number.POSITIVE_INFINITY) return
+      const now = this.#clock.now()
+      while (this.length > 0 && now - this.#queue[this.#head]!.at > this.#maxAgeMs) {
+        this.#drop(this.#shift()!.item, 'expired')
+      }
+      return
+    }
     const live: Entry<T>[] = []
     for (let i = this.#head; i < this.#queue.length; i++) {
       const e = this.#queue[i]!

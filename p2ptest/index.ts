@@ -1,0 +1,13 @@
+export { ManualClock } from './clock.js'
+export { type Transform, composeTransforms, dropFirstPairwise, dropFirstTuple } from './faults.js'
+export { type TestKeyPair, testKey } from './keys.js'
+export {
+  type Adjacency,
+  chain,
+  cluster,
+  edgeCount,
+  hubAndSpoke,
+  randomRegular,
+  ring,
+  topologyTransform,
+} from './topology.js'
