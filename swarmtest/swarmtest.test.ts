@@ -33,20 +33,18 @@ function find(tests: Map<string, () => Promise<void>>, part: string): () => Prom
   return tests.get(hits[0]!)!
 }
 
-/** A memswarm node with one method overridden. */
-class Mutant {
-  constructor(
-    readonly inner: SecureMemSwarm<Uint8Array>,
-    readonly patch: Partial<Record<string, unknown>>,
-  ) {
-    return new Proxy(this, {
-      get: (target, prop) => {
-        if (typeof prop === 'string' && prop in target.patch) return target.patch[prop]
-        const v = Reflect.get(target.inner, prop) as unknown
-        return typeof v === 'function' ? v.bind(target.inner) : v
-      },
-    })
-  }
+/** A memswarm node with some methods overridden. */
+function mutant(
+  inner: SecureMemSwarm<Uint8Array>,
+  patch: Partial<Record<string, unknown>>,
+): MemSwarm {
+  return new Proxy(inner, {
+    get: (target, prop) => {
+      if (typeof prop === 'string' && prop in patch) return patch[prop]
+      const v = Reflect.get(target, prop) as unknown
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
 }
 
 type Patch = (s: SecureMemSwarm<Uint8Array>) => Partial<Record<string, unknown>>
@@ -57,7 +55,7 @@ function mutants(patch: Patch): SwarmTestOptions<MemAddr, MemSwarm> {
       const realm = new Realm({ mtu: 2000 })
       return Array.from({ length: n }, (_, i) => {
         const s = realm.newSecureSwarm(new Uint8Array(32).fill(i))
-        return new Mutant(s, patch(s)) as unknown as MemSwarm
+        return mutant(s, patch(s))
       })
     },
     asks: true,
