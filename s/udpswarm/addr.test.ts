@@ -190,7 +190,8 @@ describe('UDPAddr properties', () => {
   it('round-trips random IPv6 addresses and agrees with the URL serialiser', () => {
     fc.assert(
       fc.property(v6Words, fc.boolean(), fc.boolean(), port, (w, upper, pad, p) => {
-        fc.pre(w.some((x) => x !== 0))
+        // :: and ::ffff:0.0.0.0 are unspecified addresses: not destinations (tested above)
+        fc.pre(w.some((x) => x !== 0) && !(isMappedWords(w) && w[6] === 0 && w[7] === 0))
         const text = wordsToFullText(w, upper, pad)
         const a = parseUDPAddr(`[${text}]:${p}`)
         if (isMappedWords(w)) {
@@ -202,7 +203,7 @@ describe('UDPAddr properties', () => {
         // the canonical text is a fixed point of the parser
         expect(canonicalIP(a.ip)).toBe(a.ip)
       }),
-      { numRuns: 1000 },
+      { numRuns: 2000 },
     )
   })
 

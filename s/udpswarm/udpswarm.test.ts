@@ -313,6 +313,24 @@ describe('UDPSwarm addresses and wildcard binds', () => {
     },
   )
 
+  const linkLocal = hasV6 ? ifaceIPs('IPv6').find((ip) => ip.startsWith('fe80')) : undefined
+  it.skipIf(linkLocal === undefined)(
+    `link-local IPv6 with a zone: bind, tell, and dst on a wildcard bind (skipped if the host has no link-local IPv6 address: ${linkLocal ?? 'none'})`,
+    async () => {
+      const ll = linkLocal!
+      const s = await bind(`[${ll}]:0`)
+      expect(String(s.localAddrs()[0])).toBe(`[${ll}]:${s.port}`)
+      const w = await bind('[::]:0', { ipv6Only: true })
+      expect(w.localAddrs().map(String)).toContain(`[${ll}]:${w.port}`)
+      await s.tell(parseUDPAddr(`[${ll}]:${w.port}`), bytes(1))
+      const m = await recv(w)
+      expect(String(m.src)).toBe(`[${ll}]:${s.port}`)
+      expect(String(m.dst)).toBe(`[${ll}]:${w.port}`)
+      await w.tell(m.src, bytes(2))
+      expect(String((await recv(s)).src)).toBe(`[${ll}]:${w.port}`)
+    },
+  )
+
   it('refuses destinations of a family the socket cannot reach', async () => {
     const a = await bind('127.0.0.1:0')
     expect(isBadAddrError(await rejection(a.tell(parseUDPAddr('[::1]:9'), bytes(1))))).toBe(true)
