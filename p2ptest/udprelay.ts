@@ -29,8 +29,9 @@
  *    datagrams went out on the same route, or `holdMs` passed, whichever comes first.
  *
  * Bounded: at most `maxQueued` datagrams wait (delayed or held) at once, at most `maxProxies`
- * proxy sockets exist; past either, datagrams are dropped and counted. `close()` frees every
- * socket and timer. Datagrams from unlinked sources are dropped and counted.
+ * proxy sockets exist; past either, datagrams are dropped and counted. Links never expire (a
+ * test helper; `maxProxies` bounds target mode). `close()` frees every socket and timer.
+ * Datagrams from unlinked sources are dropped and counted.
  */
 import dgram from 'node:dgram'
 import { isIP, SocketAddress } from 'node:net'
@@ -111,6 +112,8 @@ export interface UDPRelayStats {
   forwarded: number
   /** Sends the socket reported failed. */
   sendErrors: number
+  /** Other errors the proxy sockets emitted (counted, never thrown). */
+  socketErrors: number
   /** Proxy sockets now open. */
   proxies: number
   /** Copies waiting now. */
@@ -175,6 +178,7 @@ export class UDPRelay {
     droppedClosed: 0,
     forwarded: 0,
     sendErrors: 0,
+    socketErrors: 0,
   }
 
   /**
@@ -314,7 +318,7 @@ export class UDPRelay {
     const socket = dgram.createSocket(this.#family === 4 ? 'udp4' : 'udp6')
     // Errors on a bound proxy socket are counted, never thrown.
     socket.on('error', () => {
-      this.#stats.sendErrors++
+      this.#stats.socketErrors++
     })
     try {
       await new Promise<void>((resolve, reject) => {

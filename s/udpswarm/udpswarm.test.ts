@@ -382,6 +382,10 @@ describe('UDPSwarm addresses and wildcard binds', () => {
     // an address-like object from elsewhere is accepted
     const b = await bind('127.0.0.1:0')
     await a.tell({ ip: '127.0.0.1', port: b.port } as unknown as UDPAddr, bytes(8))
+    await until(() => b.stats().received === 1, 'the datagram at b')
+    // a bad receive callback is refused before a message is taken
+    const badFn = await rejection(b.receive(null as unknown as () => void))
+    expect(badFn).toBeInstanceOf(TypeError)
     expect((await recv(b)).payload).toEqual(bytes(8))
   })
 

@@ -368,6 +368,8 @@ export class UDPSwarm implements Swarm<UDPAddr>, HasStats {
    */
   receive(fn: (msg: Message<UDPAddr>) => void | Promise<void>, opts?: CallOptions): Promise<void> {
     if (this.#closer.closed) return Promise.reject(new ClosedError())
+    // Checked before a message is taken, so a bad argument never consumes one.
+    if (typeof fn !== 'function') return Promise.reject(new TypeError('fn must be a function'))
     return receiveOne(this.#inbox, fn, opts)
   }
 
