@@ -9,8 +9,16 @@ import type { Addr, AskHandler, CallOptions, Message, Payload } from './swarm.js
 /** A request waiting to be served. Exactly one of `respond`/`fail` takes effect. */
 export interface IncomingAsk<A extends Addr> {
   readonly req: Message<A>
-  /** Aborts when nobody waits for the answer any more (asker gave up, deadline, close). */
+  /**
+   * Aborts when nobody waits for the answer any more (asker gave up, deadline, close).
+   * Implementations may create it lazily: it is read only when a handler looks at it.
+   */
   readonly signal: AbortSignal
+  /**
+   * True once the ask was answered or abandoned; an inbox skips such asks. When absent,
+   * `signal.aborted` is used instead (which creates a lazy signal).
+   */
+  readonly done?: boolean
   /** Sends the response. */
   respond(res: Payload): void
   /** Sends an error response with a short reason derived from `err`. */
@@ -27,7 +35,7 @@ export function newAskInbox<A extends Addr>(
   return new Inbox<IncomingAsk<A>>({
     ...opts,
     sizeOf: (a) => a.req.payload.length,
-    isLive: (a) => !a.signal.aborted,
+    isLive: (a) => !(a.done ?? a.signal.aborted),
     onDrop: (a, reason) => {
       if (reason === 'full') a.fail(new BusyError('server has too many asks waiting'))
       else if (reason === 'expired') a.fail(new TimeoutError('ask expired before it was served'))
@@ -49,7 +57,12 @@ export async function serveOne<A extends Addr>(
   const ask = await inbox.take(opts)
   let res: Payload
   try {
-    res = await handler(ask.req, { signal: ask.signal })
+    // The context reads the signal only if the handler does (creating one costs).
+    res = await handler(ask.req, {
+      get signal() {
+        return ask.signal
+      },
+    })
   } catch (err) {
     ask.fail(err)
     return

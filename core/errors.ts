@@ -26,7 +26,7 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 /** Base class of every swarmwire error: a stable `code` and a human message. */
 export class SwarmError extends Error {
   readonly code: ErrorCode
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
     this.code = code
     this.name = 'SwarmError'
@@ -35,7 +35,7 @@ export class SwarmError extends Error {
 
 /** The swarm (or the layer) is closed. Pending and later calls reject with this. */
 export class ClosedError extends SwarmError {
-  constructor(message = 'swarm is closed', options?: { cause?: unknown }) {
+  constructor(message = 'swarm is closed', options?: ErrorOptions) {
     super(ErrorCodes.CLOSED, message, options)
     this.name = 'ClosedError'
   }
@@ -45,10 +45,11 @@ export class ClosedError extends SwarmError {
 export class MTUExceededError extends SwarmError {
   readonly size: number
   readonly mtu: number
-  constructor(size: number, mtu: number, detail = '') {
+  constructor(size: number, mtu: number, detail = '', options?: ErrorOptions) {
     super(
       ErrorCodes.MTU_EXCEEDED,
       `payload of ${size} bytes exceeds the mtu of ${mtu} bytes${detail ? `: ${detail}` : ''}`,
+      options,
     )
     this.size = size
     this.mtu = mtu
@@ -76,40 +77,40 @@ export class AskError extends SwarmError {
 
 /** Address text that does not parse, or an address this swarm cannot use. */
 export class BadAddrError extends SwarmError {
-  constructor(message: string) {
-    super(ErrorCodes.BAD_ADDR, message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.BAD_ADDR, message, options)
     this.name = 'BadAddrError'
   }
 }
 
 /** Malformed bytes. Network input that fails to parse is dropped and counted, never thrown to a caller. */
 export class BadMessageError extends SwarmError {
-  constructor(message: string) {
-    super(ErrorCodes.BAD_MESSAGE, message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.BAD_MESSAGE, message, options)
     this.name = 'BadMessageError'
   }
 }
 
 /** No node answers at the address (where the swarm can know it, e.g. memswarm). */
 export class UnreachableError extends SwarmError {
-  constructor(addr: string) {
-    super(ErrorCodes.UNREACHABLE, `no node at ${addr}`)
+  constructor(addr: string, options?: ErrorOptions & { message?: string }) {
+    super(ErrorCodes.UNREACHABLE, options?.message ?? `no node at ${addr}`, options)
     this.name = 'UnreachableError'
   }
 }
 
 /** A deadline the library set (not the caller's signal) passed. */
 export class TimeoutError extends SwarmError {
-  constructor(message = 'timed out') {
-    super(ErrorCodes.TIMEOUT, message)
+  constructor(message = 'timed out', options?: ErrorOptions) {
+    super(ErrorCodes.TIMEOUT, message, options)
     this.name = 'TimeoutError'
   }
 }
 
 /** The peer is not on the allow-list, or the operation is refused by policy. */
 export class NotAllowedError extends SwarmError {
-  constructor(message: string) {
-    super(ErrorCodes.NOT_ALLOWED, message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.NOT_ALLOWED, message, options)
     this.name = 'NotAllowedError'
   }
 }
@@ -124,15 +125,15 @@ export class ResponseTooLargeError extends SwarmError {
 
 /** A limit on work in flight is reached; try again later. */
 export class BusyError extends SwarmError {
-  constructor(message: string) {
-    super(ErrorCodes.BUSY, message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.BUSY, message, options)
     this.name = 'BusyError'
   }
 }
 
 /** A secure handshake failed or could not complete. */
 export class HandshakeError extends SwarmError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super(ErrorCodes.HANDSHAKE, message, options)
     this.name = 'HandshakeError'
   }
@@ -140,8 +141,8 @@ export class HandshakeError extends SwarmError {
 
 /** A name, channel or port is already taken. */
 export class InUseError extends SwarmError {
-  constructor(message: string) {
-    super(ErrorCodes.IN_USE, message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.IN_USE, message, options)
     this.name = 'InUseError'
   }
 }

@@ -1,5 +1,7 @@
 /** Loops over a swarm: iterate received messages, serve asks, discard tells. */
+import { setMaxListeners } from 'node:events'
 import { isClosedError } from './errors.js'
+import { linkedAbort } from './lifecycle.js'
 import type { Addr, AskHandler, Asker, CallOptions, Message, Teller } from './swarm.js'
 
 /**
@@ -47,18 +49,26 @@ export async function serveAsks<A extends Addr>(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`)
   }
+  // One listener on the caller's signal; the slots listen on a linked one sized for them.
+  const { controller, dispose } = linkedAbort(opts.signal)
+  setMaxListeners(concurrency + 1, controller.signal)
+  const signal = controller.signal
   const slot = async (): Promise<void> => {
     for (;;) {
       try {
-        await swarm.serveAsk(handler, { signal: opts.signal })
+        await swarm.serveAsk(handler, { signal })
       } catch (err) {
-        if (isClosedError(err) || opts.signal?.aborted) return
+        if (isClosedError(err) || signal.aborted) return
         if (opts.onError === undefined) throw err
         opts.onError(err)
       }
     }
   }
-  await Promise.all(Array.from({ length: concurrency }, slot))
+  try {
+    await Promise.all(Array.from({ length: concurrency }, slot))
+  } finally {
+    dispose()
+  }
 }
 
 /**

@@ -11,3 +11,11 @@ export {
   ring,
   topologyTransform,
 } from './topology.js'
+export {
+  type UDPEndpoint,
+  type UDPImpairments,
+  type UDPLink,
+  UDPRelay,
+  type UDPRelayOptions,
+  type UDPRelayStats,
+} from './udprelay.js'

@@ -7,6 +7,7 @@ import {
   ClosedError,
   MTUExceededError,
   PublicKeyNotFoundError,
+  UnreachableError,
   checkCall,
   newAskInbox,
   newMessageInbox,
@@ -27,6 +28,7 @@ import type {
   SecureAskSwarm,
 } from '../../core/index.js'
 import { MemAddr, parseMemAddr } from './addr.js'
+import type { MemAsk } from './ask.js'
 import type { Realm } from './realm.js'
 
 /** Per-node limits. */
@@ -92,7 +94,7 @@ export class MemSwarm implements AskSwarm<MemAddr>, HasStats {
     checkCall(this.#closer, opts)
     this.#checkSize(dst, req)
     this.#counts.asksSent++
-    return this.#realm.routeAsk(this.#addr, dst, req, [opts?.signal, this.#closer.signal])
+    return this.#realm.routeAsk(this, dst, req, opts?.signal)
   }
 
   async serveAsk(handler: AskHandler<MemAddr>, opts?: CallOptions): Promise<void> {
@@ -119,6 +121,9 @@ export class MemSwarm implements AskSwarm<MemAddr>, HasStats {
   close(): Promise<void> {
     return this.#closer.close(async () => {
       const err = new ClosedError()
+      // Asks first: an ask this node holds fails as unreachable, not as a closed inbox.
+      for (const ask of [...this.outgoingAsks]) ask.cancel(err)
+      for (const ask of [...this.incomingAsks]) ask.cancel(new UnreachableError(String(this.#addr)))
       this.#inbox.close(err)
       this.#asks.close(err)
       for (const cancel of this.#pending) cancel()
@@ -135,10 +140,10 @@ export class MemSwarm implements AskSwarm<MemAddr>, HasStats {
     return { ...this.#counts, inbox: this.#inbox.stats(), askInbox: this.#asks.stats() }
   }
 
-  /** @internal Aborts when this node starts closing. */
-  get closing(): AbortSignal {
-    return this.#closer.signal
-  }
+  /** @internal Asks this node waits for. */
+  readonly outgoingAsks = new Set<MemAsk>()
+  /** @internal Asks this node holds for serving (queued or being handled). */
+  readonly incomingAsks = new Set<MemAsk>()
 
   /** @internal Called by the realm: a tell arrives. Returns false when dropped. */
   deliverTell(msg: Message<MemAddr>): boolean {
@@ -146,8 +151,9 @@ export class MemSwarm implements AskSwarm<MemAddr>, HasStats {
   }
 
   /** @internal Called by the realm: an ask arrives. */
-  deliverAsk(ask: IncomingAsk<MemAddr>): void {
-    this.#asks.put(ask)
+  deliverAsk(ask: MemAsk): void {
+    if (this.closed) ask.cancel(new UnreachableError(String(this.#addr)))
+    else this.#asks.put(ask)
   }
 
   /** @internal Called by the realm: a delayed delivery to this node; cancelled on close. */

@@ -16,6 +16,7 @@ import {
 import type { Clock, IncomingAsk, Message, Payload } from '../../core/index.js'
 import { MemAddr } from './addr.js'
 import { type FaultOptions, FaultSchedule } from './faults.js'
+import { MemAsk } from './ask.js'
 import { MemSwarm, type MemSwarmOptions, SecureMemSwarm } from './memswarm.js'
 
 /** Rewrites or drops a tell in flight: return the message (possibly altered) or undefined to drop it. */
@@ -161,17 +162,18 @@ export class Realm {
   }
 
   /**
-   * @internal Delivers an ask to `dst` and resolves with the response. Never lost. Rejects
-   * with the reason of the first of `stops` to abort (the caller's signal, its closing), and
-   * with `UnreachableError` when the server closes first.
+   * @internal Delivers an ask from `client` to `dst` and resolves with the response. Never
+   * lost. Rejects with the caller's signal reason on abort, `ClosedError` when the asker closes
+   * (see MemSwarm.close) and `UnreachableError` when the server is gone.
    */
   routeAsk(
-    src: MemAddr,
+    client: MemSwarm,
     dst: MemAddr,
     req: Payload,
-    stops: readonly (AbortSignal | undefined)[],
+    signal: AbortSignal | undefined,
   ): Promise<Uint8Array> {
     this.#stats.asks++
+    const src = client.addr
     const size = payloadSize(req)
     const target = this.#nodes.get(dst.n)
     if (target === undefined) {
@@ -179,49 +181,23 @@ export class Realm {
       return Promise.reject(new UnreachableError(String(dst)))
     }
     this.#note('ask', src, dst, size, 'sent')
-    const payload = payloadCopy(req)
     return new Promise<Uint8Array>((resolve, reject) => {
-      // Aborted when nobody waits for the answer any more: the handler sees it as ctx.signal.
-      const abandon = new AbortController()
-      const watched = [...stops, target.closing].filter((s): s is AbortSignal => s !== undefined)
-      let settled = false
-      const settle = (fn: () => void) => {
-        if (settled) return
-        settled = true
-        for (const s of watched) s.removeEventListener('abort', onStop)
-        abandon.abort(new ClosedError('asker stopped waiting'))
-        fn()
+      const ends = {
+        outgoing: client.outgoingAsks,
+        incoming: target.incomingAsks,
+        mtu: this.mtu,
+        travel: (fn: () => void) => this.#travel(client, fn),
       }
-      const why = (s: AbortSignal) =>
-        s === target.closing ? new UnreachableError(String(dst)) : s.reason
-      const onStop = (ev: Event) => {
-        const s = ev.target as AbortSignal
-        settle(() => reject(why(s)))
-      }
-      const early = watched.find((s) => s.aborted)
-      if (early !== undefined) return settle(() => reject(why(early)))
-      for (const s of watched) s.addEventListener('abort', onStop, { once: true })
-      const reply = (fn: () => void) => {
-        const delay = this.#faults.delay()
-        if (delay > 0) target.schedule(delay, () => settle(fn))
-        else settle(fn)
-      }
-      const ask: IncomingAsk<MemAddr> = {
-        req: { src, dst, payload },
-        signal: abandon.signal,
-        respond: (res) => {
-          const n = payloadSize(res)
-          this.#note('response', dst, src, n, 'sent')
-          if (n > this.mtu) return reply(() => reject(new ResponseTooLargeError(n, this.mtu)))
-          const bytes = payloadCopy(res)
-          reply(() => resolve(bytes))
-        },
-        fail: (err) => reply(() => reject(new AskError(errorReason(err)))),
-      }
-      const delay = this.#faults.delay()
-      if (delay > 0) target.schedule(delay, () => target.deliverAsk(ask))
-      else target.deliverAsk(ask)
+      const ask = new MemAsk({ src, dst, payload: payloadCopy(req) }, ends, resolve, reject, signal)
+      this.#travel(target, () => target.deliverAsk(ask))
     })
+  }
+
+  /** Runs `fn` after the one-way delay, as a timer owned by `node` (cancelled when it closes). */
+  #travel(node: MemSwarm, fn: () => void): void {
+    const delay = this.#faults.delay()
+    if (delay > 0) node.schedule(delay, fn)
+    else fn()
   }
 
   #deliver(target: MemSwarm, msg: Message<MemAddr>): void {
