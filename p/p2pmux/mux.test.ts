@@ -258,7 +258,7 @@ describe('p2pmux', () => {
       }
     })
 
-    it('reports mtu errors of asks in the channel sizes', async () => {
+    it('holds asks and responses to the channel mtu, reported in channel sizes', async () => {
       const realm = new Realm({ mtu: 100 })
       const mux = newUint16Mux(realm.newSwarm())
       try {
@@ -266,6 +266,12 @@ describe('p2pmux', () => {
         const err = await rejection(ch.ask(ch.localAddrs()[0]!, new Uint8Array(99)))
         expect(isMTUExceededError(err)).toBe(true)
         expect(err).toMatchObject({ size: 99, mtu: 98 })
+        // Responses are held to the same limit, though they carry no header.
+        const serving = ch.serveAsk(() => new Uint8Array(99))
+        const tooBig = await rejection(ch.ask(ch.localAddrs()[0]!, Uint8Array.of(1)))
+        expect(isAskError(tooBig)).toBe(true)
+        expect(String(tooBig)).toMatch(/response of 99 bytes exceeds the limit of 98/)
+        await serving
       } finally {
         await mux.close()
       }

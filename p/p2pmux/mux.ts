@@ -16,6 +16,7 @@ import {
   MTUExceededError,
   type Message,
   type Payload,
+  ResponseTooLargeError,
   type Secure,
   type Stats,
   type Swarm,
@@ -405,7 +406,16 @@ export class MuxChannel<A extends Addr, Id> implements Swarm<A>, HasStats {
     } catch (err) {
       return Promise.reject(err)
     }
-    return serveOne(this.askInbox!, handler, opts)
+    // Responses carry no header, but a channel keeps one size limit for both directions
+    // (its mtu), so that every channel of a mux behaves like a swarm of that mtu.
+    const limited: AskHandler<A> = async (req, ctx) => {
+      const res = await handler(req, ctx)
+      const limit = this.mtu(req.src)
+      const size = payloadSize(res)
+      if (size > limit) throw new ResponseTooLargeError(size, limit)
+      return res
+    }
+    return serveOne(this.askInbox!, limited, opts)
   }
 
   /** @internal The lookupPublicKey of the secure variants. */
