@@ -1,6 +1,7 @@
 import { describe, it } from 'vitest'
 import { runSwarmTests } from '../../swarmtest/index.js'
 import { Realm, type RealmOptions } from '../memswarm/index.js'
+import { UDPSwarm } from '../udpswarm/index.js'
 import { FragSwarm, type FragSwarmOptions } from './index.js'
 
 function fragOverMem(realm: RealmOptions, frag: FragSwarmOptions = {}) {
@@ -43,3 +44,13 @@ runSwarmTests(
     mayReorder: true,
   },
 )
+
+// Over real loopback sockets: udpswarm's 1232-byte mtu carries 1223 bytes per part, so a
+// 64 KiB message is 54 datagrams sent back to back (~70 KB, well inside a default socket
+// receive buffer). Loopback does not drop, duplicate or reorder at these volumes: strict suite.
+runSwarmTests({ describe, it }, 'fragswarm over udpswarm (IPv4 loopback)', {
+  make: async (n) => {
+    const udps = await Promise.all(Array.from({ length: n }, () => UDPSwarm.bind('127.0.0.1:0')))
+    return udps.map((u) => new FragSwarm(u, { mtu: 65536 }))
+  },
+})
