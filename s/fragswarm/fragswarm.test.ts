@@ -1,47 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import {
-  type Clock,
   type Message,
   isAsker,
   isClosedError,
   isMTUExceededError,
   isSecure,
 } from '../../core/index.js'
+import { ManualClock } from '../../p2ptest/index.js'
 import { type MemAddr, Realm } from '../memswarm/index.js'
 import { FragSwarm, newFragSwarm } from './fragswarm.js'
 import { fragment, parseFragPart } from './wire.js'
-
-/** A clock that moves only when told to. */
-class ManualClock implements Clock {
-  #now = 0
-  #timers: { at: number; fn: () => void; live: boolean }[] = []
-  now(): number {
-    return this.#now
-  }
-  setTimeout(fn: () => void, ms: number): () => void {
-    const t = { at: this.#now + ms, fn, live: true }
-    this.#timers.push(t)
-    return () => {
-      t.live = false
-    }
-  }
-  get pending(): number {
-    return this.#timers.filter((t) => t.live).length
-  }
-  advance(ms: number): void {
-    this.#now += ms
-    for (;;) {
-      const due = this.#timers
-        .filter((t) => t.live && t.at <= this.#now)
-        .sort((a, b) => a.at - b.at)
-      if (due.length === 0) return
-      for (const t of due) {
-        t.live = false
-        t.fn()
-      }
-    }
-  }
-}
 
 function receiveOnce<A extends MemAddr>(s: {
   receive: FragSwarm<A>['receive']
