@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import {
   type Message,
   isAsker,
@@ -8,7 +8,7 @@ import {
 } from '../../core/index.js'
 import { ManualClock } from '../../p2ptest/index.js'
 import { type MemAddr, Realm } from '../memswarm/index.js'
-import { FragSwarm, newFragSwarm } from './fragswarm.js'
+import { FragSwarm, SecureFragSwarm, newFragSwarm } from './fragswarm.js'
 import { fragment, parseFragPart } from './wire.js'
 
 function receiveOnce<A extends MemAddr>(s: {
@@ -214,6 +214,8 @@ describe('FragSwarm', () => {
     const sec = newFragSwarm(realm.newSecureSwarm(key))
     const other = newFragSwarm(realm.newSecureSwarm(Uint8Array.of(4)))
     try {
+      expectTypeOf(plain).toEqualTypeOf<FragSwarm<MemAddr>>()
+      expectTypeOf(sec).toEqualTypeOf<SecureFragSwarm<MemAddr, Uint8Array<ArrayBuffer>>>()
       expect(isSecure(plain)).toBe(false)
       expect(isAsker(plain)).toBe(false)
       expect(isSecure(sec)).toBe(true)
