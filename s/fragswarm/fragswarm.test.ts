@@ -8,7 +8,7 @@ import {
 } from '../../core/index.js'
 import { ManualClock } from '../../p2ptest/index.js'
 import { type MemAddr, Realm } from '../memswarm/index.js'
-import { FragSwarm, SecureFragSwarm, newFragSwarm } from './fragswarm.js'
+import { FragSwarm, type SecureFragSwarm, newFragSwarm } from './fragswarm.js'
 import { fragment, parseFragPart } from './wire.js'
 
 function receiveOnce<A extends MemAddr>(s: {
