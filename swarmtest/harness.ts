@@ -2,6 +2,7 @@
  * The suite's plumbing: the runner it is given, the options a swarm declares, per-test
  * deadlines, and making and closing the swarms under test.
  */
+import { setMaxListeners } from 'node:events'
 import type { Addr, PeerID, Swarm } from '../core/index.js'
 
 /** Fraction of tells a swarm that may drop must still deliver, by default (go-p2p's tolerance). */
@@ -89,6 +90,8 @@ export async function withSwarms<A extends Addr, S extends Swarm<A>>(
   fn: (swarms: S[], deadline: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const deadline = new AbortController()
+  // One deadline is shared by every call and collector of the test.
+  setMaxListeners(0, deadline.signal)
   const timer = setTimeout(
     () => deadline.abort(new Error(`swarmtest: test did not finish within ${opts.timeoutMs} ms`)),
     opts.timeoutMs,

@@ -31,9 +31,10 @@ import {
   payloadSize,
   prepend,
   receiveOne,
+  type AskRoute,
+  forwardAsks,
   serveOne,
 } from '../../core/index.js'
-import { type AskRoute, forwardAsks } from '../../s/multiswarm/forward.js'
 import {
   type ChannelCodec,
   stringCodec,

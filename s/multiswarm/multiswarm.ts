@@ -29,10 +29,10 @@ import {
   newAskInbox,
   newMessageInbox,
   receiveOne,
+  forwardAsks,
   serveOne,
 } from '../../core/index.js'
 import { MultiAddr, isValidScheme, splitMultiAddr } from './addr.js'
-import { forwardAsks } from './forward.js'
 
 /** Options of a multiswarm. */
 export interface MultiSwarmOptions<Pub = unknown> {

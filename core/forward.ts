@@ -2,16 +2,10 @@
  * Forwarding asks from an inner Asker into an inbox that an outer `serveAsk` takes from: the
  * serving side of every layer that merges (multiswarm) or splits (p2pmux) ask traffic.
  */
-import {
-  type Addr,
-  type AskHandler,
-  type Asker,
-  type Inbox,
-  type IncomingAsk,
-  type Message,
-  type Payload,
-  isClosedError,
-} from '../../core/index.js'
+import type { IncomingAsk } from './asks.js'
+import { isClosedError } from './errors.js'
+import type { Inbox } from './inbox.js'
+import type { Addr, AskHandler, Asker, Message, Payload } from './swarm.js'
 
 /** Where an inner request goes: the inbox, and the request as the outer layer sees it. */
 export interface AskRoute<B extends Addr> {

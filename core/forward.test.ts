@@ -9,8 +9,8 @@ import {
   type Payload,
   newAskInbox,
   serveOne,
-} from '../../core/index.js'
-import { MemAddr } from '../memswarm/index.js'
+} from './index.js'
+import { MemAddr } from '../s/memswarm/index.js'
 import { forwardAsks } from './forward.js'
 
 /** An Asker whose incoming asks the test injects by hand. */
