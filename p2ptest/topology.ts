@@ -92,7 +92,10 @@ function tryPairing(n: number, k: number, rand: SeededRandom): Adjacency | undef
   return sets.map((s) => [...s].sort((x, y) => x - y))
 }
 
-function findPair(stubs: number[], ok: (a: number, b: number) => boolean): [number, number] | undefined {
+function findPair(
+  stubs: number[],
+  ok: (a: number, b: number) => boolean,
+): [number, number] | undefined {
   for (let i = 0; i < stubs.length; i++) {
     for (let j = i + 1; j < stubs.length; j++) if (ok(stubs[i]!, stubs[j]!)) return [i, j]
   }
