@@ -1,0 +1,640 @@
+/**
+ * The asking side of an AskSwarm: request ids, bursts of request parts, retransmission with
+ * RTT-adaptive backoff until the deadline, polls for missing response parts, reassembly of the
+ * response, and the per-peer limit on asks in flight.
+ *
+ * One ask, as seen from here:
+ * 1. The request (copied once) is split into parts of `inner.mtu(dst) - REQUEST_HEADER_SIZE`
+ *    bytes. Up to `burstParts` parts not yet acknowledged are sent back to back, the last one
+ *    flagged ACK_REQUESTED. A one-part request is never flagged: its answer is the response.
+ * 2. The server answers a flagged part with an ACK: a bitmap of the parts it has, or
+ *    "complete" once it has them all. An ACK that acknowledges new parts sends the next burst
+ *    at once (so large requests are clocked by ACKs, not by timers).
+ * 3. The response comes in parts the same way; the last part of each burst is flagged, and
+ *    if parts are missing then the caller sends a POLL with a bitmap of what it has.
+ * 4. A timer retransmits: unacknowledged request parts while the server has not confirmed the
+ *    whole request, else a POLL. Its timeout is the peer's RTO (`rtt.ts`), doubled on each
+ *    expiry and reset when a reply brings something new. No retransmission is sent after the
+ *    deadline.
+ * 5. The ask ends with the response, an ERROR (mapped to an error class), the deadline
+ *    (`TimeoutError`), the caller's signal (its reason) or close (`ClosedError`). On deadline or
+ *    abort a CANCEL is sent, best effort, so the server can abort the handler.
+ *
+ * RTT samples: every transmission (a burst or a POLL) gets a number `tx`; the server echoes
+ * the number of the transmission it answers, with how long it held it (`holdMs`, the handler's
+ * time). A sample is `now - sentAt(tx) - holdMs`. Karn's rule (RFC 6298 §3) asks that no
+ * sample be taken from a reply that might answer another transmission than the one timed;
+ * the echo makes the match exact, so a retransmission's reply is a valid sample (as with TCP
+ * timestamps, RFC 7323 §4). What is left of the rule: a reply whose echo is not a recorded
+ * transmission gives no sample, a transmission gives at most one sample (a duplicated reply
+ * gives none), and the backed-off timeout of an ask stays until a reply brings progress.
+ */
+import { randomBytes } from 'node:crypto'
+import {
+  type Addr,
+  AskError,
+  BusyError,
+  type Clock,
+  type CloseOnce,
+  ClosedError,
+  MTUExceededError,
+  type Payload,
+  ResponseTooLargeError,
+  TimeoutError,
+  UnreachableError,
+  checkCall,
+  payloadCopy,
+  payloadSize,
+} from '../../core/index.js'
+import { Assembly, Bitset, partOf } from './reassembly.js'
+import { type RttOptions, RttTable } from './rtt.js'
+import {
+  type AckFrame,
+  type AskId,
+  ErrorCode,
+  type ErrorFrame,
+  MAX_PARTS,
+  MAX_UINT32,
+  POLL_HEADER_SIZE,
+  REQUEST_HEADER_SIZE,
+  type ResponseFrame,
+  encodeCancel,
+  encodePoll,
+  encodeRequestHeader,
+  partCount,
+} from './wire.js'
+
+/** Options of one ask (the `opts` of `AskSwarm.ask`). */
+export interface AskOptions {
+  /** Aborting rejects the ask with `signal.reason` (and tells the server, best effort). */
+  signal?: AbortSignal
+  /**
+   * The ask's deadline, in ms from now: past it the ask rejects with `TimeoutError`. Default:
+   * the swarm's `defaultTimeoutMs` without a signal, its `maxTimeoutMs` with one. Capped at
+   * `maxTimeoutMs`. The remaining time travels with the request.
+   */
+  timeoutMs?: number
+  /** Largest response accepted, in bytes (default and cap: the swarm's `maxAskSize`). */
+  maxResponseSize?: number
+}
+
+/** Settings of the asking side, resolved by `AskSwarm`. */
+export interface ClientSettings {
+  readonly maxAskSize: number
+  readonly defaultTimeoutMs: number
+  readonly maxTimeoutMs: number
+  readonly maxInFlightPerPeer: number
+  readonly maxQueuedPerPeer: number
+  readonly burstParts: number
+  readonly rtt: RttOptions
+  readonly maxPeers: number
+  /** First session (tests only); random by default. */
+  readonly session?: bigint
+}
+
+/** How the client reaches the network; provided by `AskSwarm`. */
+export interface ClientLink<A extends Addr> {
+  readonly clock: Clock
+  readonly closer: CloseOnce
+  /** Sends one inner message, fire and forget (failures are counted by the link). */
+  send(dst: A, data: Payload): void
+  /** The inner swarm's mtu for `dst`. */
+  innerMtu(dst: A): number
+}
+
+/** Counters of the asking side. */
+export interface ClientCounters {
+  [name: string]: number
+  /** Asks accepted by `ask()` (after argument checks). */
+  started: number
+  /** Asks resolved with a response. */
+  succeeded: number
+  /** Asks rejected by an error response from the server. */
+  failed: number
+  /** Asks rejected at their deadline (`TimeoutError`). */
+  timedOut: number
+  /** Asks rejected by the caller's signal. */
+  aborted: number
+  /** Asks refused at once because too many were queued for the peer (`BusyError`). */
+  busy: number
+  /** Asks rejected by close. */
+  closed: number
+  /** Bursts of request parts sent (first sends and retransmissions). */
+  bursts: number
+  /** Timer expiries that resent something (request parts or a poll). */
+  retransmissions: number
+  /** Request parts sent, first sends included. */
+  requestParts: number
+  /** Request parts sent again (after an ACK or a timeout showed them missing). */
+  requestPartsResent: number
+  /** POLLs sent. */
+  polls: number
+  /** CANCELs sent. */
+  cancels: number
+  /** Response parts stored. */
+  responseParts: number
+  /** Response parts received again (already stored). */
+  duplicateResponseParts: number
+  /** ACKs received for a live ask. */
+  acks: number
+  /** "Unknown id" ACKs: the server lost the request; it was sent again. */
+  unknownReplies: number
+  /** RTT samples taken. */
+  rttSamples: number
+}
+
+/** Replies the client drops, by reason. */
+export interface ClientDrops {
+  [name: string]: number
+  /** A reply for an id that is not a live ask of ours (unknown, finished or expired). */
+  unknownId: number
+  /** A reply for a live ask from another address than the one asked. */
+  wrongSource: number
+  /** A response part that disagrees with the ask (larger than accepted, or with earlier parts). */
+  badResponsePart: number
+}
+
+type Phase = 'queued' | 'active' | 'settled'
+
+/** How an ask ended (each is a counter). */
+type Outcome = 'succeeded' | 'failed' | 'timedOut' | 'aborted' | 'busy' | 'closed'
+
+/** One ask in flight. */
+class Outgoing<A extends Addr> {
+  phase: Phase = 'queued'
+  readonly acked: Bitset
+  /** Request parts sent at least once. */
+  readonly sent: Bitset
+  /** The server confirmed the whole request (ACK complete, or a response part arrived). */
+  serverHasAll = false
+  response: Assembly | undefined
+  /** Retransmissions since the last progress: the backoff exponent. */
+  attempt = 0
+  tx = 0
+  /** Send times of recent transmissions by number (at most `MAX_TIMED`). */
+  readonly txTimes = new Map<number, number>()
+  cancelRetransmit: (() => void) | undefined
+  cancelDeadline: (() => void) | undefined
+  removeAbort: (() => void) | undefined
+
+  constructor(
+    readonly id: AskId,
+    readonly dst: A,
+    readonly dstKey: string,
+    readonly req: Uint8Array,
+    readonly partLen: number,
+    readonly count: number,
+    readonly maxResponse: number,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+    readonly resolve: (res: Uint8Array) => void,
+    readonly reject: (err: unknown) => void,
+  ) {
+    this.acked = new Bitset(count)
+    this.sent = new Bitset(count)
+  }
+}
+
+interface PeerSlots<A extends Addr> {
+  inFlight: number
+  readonly queue: Outgoing<A>[]
+}
+
+/** Transmissions whose send time is kept for RTT samples, per ask. */
+const MAX_TIMED = 32
+
+/** The asking side. */
+export class AskClient<A extends Addr> {
+  readonly #s: ClientSettings
+  readonly #link: ClientLink<A>
+  readonly #rtt: RttTable
+  readonly #pending = new Map<number, Outgoing<A>>()
+  readonly #peers = new Map<string, PeerSlots<A>>()
+  #session: bigint
+  #nextSeq = 0
+  #lastSampled: string | undefined
+  readonly #c: ClientCounters = {
+    started: 0,
+    succeeded: 0,
+    failed: 0,
+    timedOut: 0,
+    aborted: 0,
+    busy: 0,
+    closed: 0,
+    bursts: 0,
+    retransmissions: 0,
+    requestParts: 0,
+    requestPartsResent: 0,
+    polls: 0,
+    cancels: 0,
+    responseParts: 0,
+    duplicateResponseParts: 0,
+    acks: 0,
+    unknownReplies: 0,
+    rttSamples: 0,
+  }
+  readonly #drops: ClientDrops = { unknownId: 0, wrongSource: 0, badResponsePart: 0 }
+
+  constructor(settings: ClientSettings, link: ClientLink<A>) {
+    this.#s = settings
+    this.#link = link
+    this.#rtt = new RttTable(settings.rtt, settings.maxPeers)
+    this.#session = settings.session ?? randomSession()
+  }
+
+  /** The current session (random per AskSwarm; a new one after 2^32 asks). */
+  get session(): bigint {
+    return this.#session
+  }
+
+  /** The RTT estimate for `dst`, if any ask to it was answered. */
+  rttOf(dstKey: string): { srttMs: number; rttvarMs: number; rtoMs: number } | undefined {
+    const e = this.#rtt.peek(dstKey)
+    if (e === undefined || e.srtt === undefined) return undefined
+    return { srttMs: e.srtt, rttvarMs: e.rttvar, rtoMs: e.rto }
+  }
+
+  /** See `AskSwarm.ask`. */
+  ask(dst: A, payload: Payload, opts: AskOptions = {}): Promise<Uint8Array> {
+    let plan: { partLen: number; count: number; timeoutMs: number; maxResponse: number }
+    try {
+      plan = this.#plan(dst, payload, opts)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const { partLen, count, timeoutMs, maxResponse } = plan
+    const s = this.#s
+    const req = payloadCopy(payload)
+    const id = this.#takeId()
+    const dstKey = dst.toString()
+    const now = this.#link.clock.now()
+    this.#c.started++
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const o = new Outgoing<A>(
+        id,
+        dst,
+        dstKey,
+        req,
+        partLen,
+        count,
+        maxResponse,
+        now + timeoutMs,
+        timeoutMs,
+        resolve,
+        reject,
+      )
+      this.#pending.set(id.seq, o)
+      const signal = opts.signal
+      if (signal !== undefined) {
+        const onAbort = () => this.#finish(o, signal.reason, 'aborted')
+        signal.addEventListener('abort', onAbort, { once: true })
+        o.removeAbort = () => signal.removeEventListener('abort', onAbort)
+      }
+      o.cancelDeadline = this.#link.clock.setTimeout(
+        () =>
+          this.#finish(
+            o,
+            new TimeoutError(`ask to ${dstKey} got no answer within ${timeoutMs} ms`),
+            'timedOut',
+          ),
+        timeoutMs,
+      )
+      let peer = this.#peers.get(dstKey)
+      if (peer === undefined) {
+        peer = { inFlight: 0, queue: [] }
+        this.#peers.set(dstKey, peer)
+      }
+      if (peer.inFlight < s.maxInFlightPerPeer) {
+        this.#start(o, peer)
+      } else if (peer.queue.length < s.maxQueuedPerPeer) {
+        peer.queue.push(o)
+      } else {
+        this.#finish(
+          o,
+          new BusyError(
+            `${s.maxInFlightPerPeer} asks to ${dstKey} are in flight and ${s.maxQueuedPerPeer} queued`,
+          ),
+          'busy',
+        )
+      }
+    })
+  }
+
+  /** A response part arrived from `src`. */
+  onResponse(src: A, f: ResponseFrame): void {
+    const o = this.#lookup(src, f.id)
+    if (o === undefined) return
+    this.#sample(o, f.echo, f.holdMs)
+    if (o.response === undefined) {
+      const len = Assembly.check(f, f.data.length, o.maxResponse)
+      if (len === undefined) {
+        this.#drops.badResponsePart++
+        return
+      }
+      o.response = new Assembly(f.total, f.count, len)
+    }
+    const r = o.response.add(f, f.data)
+    if (r === 'inconsistent') {
+      this.#drops.badResponsePart++
+      return
+    }
+    if (r === 'duplicate') {
+      this.#c.duplicateResponseParts++
+    } else {
+      this.#c.responseParts++
+      if (r === 'complete') {
+        this.#finish(o, o.response.take(), 'succeeded')
+        return
+      }
+      this.#progress(o)
+    }
+    o.serverHasAll = true
+    if (f.ackRequested) {
+      this.#sendPoll(o)
+      this.#armRetransmit(o)
+    }
+  }
+
+  /** An error response arrived from `src`. */
+  onError(src: A, f: ErrorFrame): void {
+    const o = this.#lookup(src, f.id)
+    if (o === undefined) return
+    this.#sample(o, f.echo, f.holdMs)
+    this.#finish(o, errorFor(f, o), 'failed')
+  }
+
+  /** An ACK arrived from `src`. */
+  onAck(src: A, f: AckFrame): void {
+    const o = this.#lookup(src, f.id)
+    if (o === undefined) return
+    this.#c.acks++
+    this.#sample(o, f.echo, f.holdMs)
+    if (f.unknown) {
+      // Only sent in reply to a POLL, which we send once the server had the request: it lost
+      // it (a restart, or its cache forgot it). Start over; see README on at-most-once.
+      this.#c.unknownReplies++
+      o.acked.clear()
+      o.serverHasAll = false
+      o.response = undefined
+      this.#sendBurst(o)
+      this.#armRetransmit(o)
+      return
+    }
+    if (f.complete) {
+      if (!o.serverHasAll) {
+        o.serverHasAll = true
+        this.#progress(o)
+      }
+      return
+    }
+    if (o.serverHasAll || o.acked.merge(f.bitmap) === 0) return
+    this.#progress(o)
+    if (!o.acked.full) this.#sendBurst(o)
+  }
+
+  /** Rejects every pending ask with `ClosedError`, sending CANCELs first (best effort). */
+  close(): void {
+    const err = new ClosedError()
+    for (const o of [...this.#pending.values()]) this.#finish(o, err, 'closed')
+    this.#peers.clear()
+    this.#rtt.clear()
+  }
+
+  /** Asks active now (sent, not finished). */
+  get inFlight(): number {
+    let n = 0
+    for (const o of this.#pending.values()) if (o.phase === 'active') n++
+    return n
+  }
+
+  /** Counters, drops and the RTT estimate of the peer sampled last. */
+  stats(): {
+    counters: ClientCounters
+    drops: ClientDrops
+    rtt: { [name: string]: number }
+    inFlight: number
+    queued: number
+  } {
+    const last = this.#lastSampled === undefined ? undefined : this.rttOf(this.#lastSampled)
+    const inFlight = this.inFlight
+    return {
+      counters: { ...this.#c },
+      drops: { ...this.#drops },
+      rtt: {
+        peers: this.#rtt.size,
+        srttMs: last?.srttMs ?? 0,
+        rttvarMs: last?.rttvarMs ?? 0,
+        rtoMs: last?.rtoMs ?? this.#rtt.options.initialRtoMs,
+      },
+      inFlight,
+      queued: this.#pending.size - inFlight,
+    }
+  }
+
+  /** Checks an ask's arguments; throws what `ask` rejects with. */
+  #plan(
+    dst: A,
+    payload: Payload,
+    opts: AskOptions,
+  ): { partLen: number; count: number; timeoutMs: number; maxResponse: number } {
+    checkCall(this.#link.closer, opts)
+    const s = this.#s
+    const timeoutMs = Math.min(
+      opts.timeoutMs ?? (opts.signal === undefined ? s.defaultTimeoutMs : s.maxTimeoutMs),
+      s.maxTimeoutMs,
+    )
+    if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${opts.timeoutMs}`)
+    const maxResponse = opts.maxResponseSize ?? s.maxAskSize
+    if (!Number.isSafeInteger(maxResponse) || maxResponse < 0 || maxResponse > s.maxAskSize) {
+      throw new RangeError(
+        `maxResponseSize must be an integer in 0..${s.maxAskSize}, got ${opts.maxResponseSize}`,
+      )
+    }
+    const size = payloadSize(payload)
+    if (size > s.maxAskSize)
+      throw new MTUExceededError(size, s.maxAskSize, 'larger than maxAskSize')
+    const innerMtu = this.#link.innerMtu(dst)
+    const partLen = innerMtu - REQUEST_HEADER_SIZE
+    if (partLen < 1) {
+      throw new MTUExceededError(
+        size,
+        0,
+        `the inner mtu ${innerMtu} leaves no room for a request part`,
+      )
+    }
+    const count = partCount(size, partLen)
+    if (count > MAX_PARTS) {
+      throw new MTUExceededError(size, MAX_PARTS * partLen, `more than ${MAX_PARTS} parts`)
+    }
+    return { partLen, count, timeoutMs, maxResponse }
+  }
+
+  #takeId(): AskId {
+    if (this.#nextSeq > MAX_UINT32) {
+      // A fresh session keeps ids unique: (session, seq) never repeats.
+      this.#session = randomSession()
+      this.#nextSeq = 0
+    }
+    return { session: this.#session, seq: this.#nextSeq++ }
+  }
+
+  #lookup(src: A, id: AskId): Outgoing<A> | undefined {
+    const o = this.#pending.get(id.seq)
+    if (o === undefined || o.id.session !== id.session || o.phase !== 'active') {
+      this.#drops.unknownId++
+      return undefined
+    }
+    if (src.toString() !== o.dstKey) {
+      this.#drops.wrongSource++
+      return undefined
+    }
+    return o
+  }
+
+  #start(o: Outgoing<A>, peer: PeerSlots<A>): void {
+    o.phase = 'active'
+    peer.inFlight++
+    this.#sendBurst(o)
+    this.#armRetransmit(o)
+  }
+
+  /** Sends up to `burstParts` parts not yet acknowledged; flags the last when there are several. */
+  #sendBurst(o: Outgoing<A>): void {
+    const parts = o.acked.missing(this.#s.burstParts)
+    if (parts.length === 0) return
+    const tx = this.#nextTx(o)
+    const timeoutMs = Math.max(
+      1,
+      Math.min(MAX_UINT32, Math.ceil(o.deadline - this.#link.clock.now())),
+    )
+    this.#c.bursts++
+    for (const [k, index] of parts.entries()) {
+      const header = encodeRequestHeader({
+        id: o.id,
+        ackRequested: o.count > 1 && k === parts.length - 1,
+        tx,
+        timeoutMs,
+        maxResponse: o.maxResponse,
+        total: o.req.length,
+        index,
+        count: o.count,
+      })
+      this.#c.requestParts++
+      if (!o.sent.add(index)) this.#c.requestPartsResent++
+      this.#link.send(o.dst, [header, partOf(o.req, o.partLen, index)])
+    }
+  }
+
+  #sendPoll(o: Outgoing<A>): void {
+    const room = this.#link.innerMtu(o.dst) - POLL_HEADER_SIZE
+    const bitmap = o.response?.received.encode(room) ?? new Uint8Array(0)
+    this.#c.polls++
+    this.#link.send(o.dst, encodePoll({ id: o.id, tx: this.#nextTx(o), bitmap }))
+  }
+
+  #nextTx(o: Outgoing<A>): number {
+    const tx = o.tx & 0xffff
+    o.tx++
+    o.txTimes.delete(tx)
+    o.txTimes.set(tx, this.#link.clock.now())
+    if (o.txTimes.size > MAX_TIMED) o.txTimes.delete(o.txTimes.keys().next().value as number)
+    return tx
+  }
+
+  #sample(o: Outgoing<A>, echo: number, holdMs: number): void {
+    const sentAt = o.txTimes.get(echo)
+    if (sentAt === undefined) return
+    o.txTimes.delete(echo)
+    const r = Math.max(0, this.#link.clock.now() - sentAt - holdMs)
+    this.#rtt.get(o.dstKey).sample(r)
+    this.#lastSampled = o.dstKey
+    this.#c.rttSamples++
+  }
+
+  /** Something new arrived: the backoff starts again from the (updated) RTO. */
+  #progress(o: Outgoing<A>): void {
+    o.attempt = 0
+    this.#armRetransmit(o)
+  }
+
+  #armRetransmit(o: Outgoing<A>): void {
+    o.cancelRetransmit?.()
+    o.cancelRetransmit = undefined
+    if (o.phase !== 'active') return
+    const clock = this.#link.clock
+    const wait = this.#rtt.get(o.dstKey).backoff(o.attempt)
+    // Nothing is sent after the deadline: the deadline timer ends the ask then.
+    if (clock.now() + wait >= o.deadline) return
+    o.cancelRetransmit = clock.setTimeout(() => {
+      o.cancelRetransmit = undefined
+      this.#retransmit(o)
+    }, wait)
+  }
+
+  #retransmit(o: Outgoing<A>): void {
+    if (o.phase !== 'active') return
+    o.attempt++
+    this.#c.retransmissions++
+    if (!o.serverHasAll) this.#sendBurst(o)
+    else this.#sendPoll(o)
+    this.#armRetransmit(o)
+  }
+
+  #finish(o: Outgoing<A>, outcome: Uint8Array | unknown, how: Outcome): void {
+    if (o.phase === 'settled') return
+    const wasActive = o.phase === 'active'
+    o.phase = 'settled'
+    o.cancelRetransmit?.()
+    o.cancelDeadline?.()
+    o.removeAbort?.()
+    this.#pending.delete(o.id.seq)
+    this.#c[how]++
+    const peer = this.#peers.get(o.dstKey)
+    if (peer !== undefined) {
+      if (wasActive) {
+        peer.inFlight--
+        // Hand the slot to the next queued ask (settled ones have left the queue).
+        const next = this.#link.closer.closed ? undefined : peer.queue.shift()
+        if (next !== undefined) this.#start(next, peer)
+      } else {
+        const i = peer.queue.indexOf(o)
+        if (i >= 0) peer.queue.splice(i, 1)
+      }
+      if (peer.inFlight === 0 && peer.queue.length === 0) this.#peers.delete(o.dstKey)
+    }
+    if (wasActive && (how === 'timedOut' || how === 'aborted' || how === 'closed')) {
+      this.#c.cancels++
+      this.#link.send(o.dst, encodeCancel(o.id))
+    }
+    if (how === 'succeeded') o.resolve(outcome as Uint8Array)
+    else o.reject(outcome)
+  }
+}
+
+/** The error an ERROR frame stands for. */
+function errorFor<A extends Addr>(f: ErrorFrame, o: Outgoing<A>): Error {
+  switch (f.code) {
+    case ErrorCode.HANDLER:
+      return new AskError(f.reason)
+    case ErrorCode.RESPONSE_TOO_LARGE:
+      return new ResponseTooLargeError(f.size, f.limit)
+    case ErrorCode.REQUEST_TOO_LARGE:
+      return new MTUExceededError(
+        f.size,
+        f.limit,
+        `${o.dstKey} accepts requests of at most ${f.limit} bytes`,
+      )
+    case ErrorCode.BUSY:
+      return new BusyError(`${o.dstKey} is busy: ${f.reason}`)
+    case ErrorCode.EXPIRED:
+      return new TimeoutError(`${o.dstKey}: ${f.reason}`)
+    case ErrorCode.UNAVAILABLE:
+      return new UnreachableError(o.dstKey, { message: `${o.dstKey} is closing: ${f.reason}` })
+    default:
+      return new AskError(f.reason)
+  }
+}
+
+function randomSession(): bigint {
+  return randomBytes(8).readBigUInt64BE(0)
+}

@@ -1,0 +1,166 @@
+/**
+ * Reassembly of one fragmented request or response, and the bitmaps peers exchange about
+ * which parts arrived. Pure: no timers, no I/O, no budgets (the caller decides whether a new
+ * assembly may be started; see `cache.ts` for the server's budgets).
+ *
+ * Every header field is checked (`partSize` in `wire.ts`) before an `Assembly` allocates the
+ * message's buffer, and every later part must agree with the first one.
+ */
+import { type PartFields, partSize } from './wire.js'
+
+/** A fixed-size set of part indices, encoded on the wire LSB first (bit i in byte i>>3). */
+export class Bitset {
+  readonly size: number
+  readonly #bytes: Uint8Array
+  #count = 0
+
+  /** An empty set over `[0, size)`. */
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 0) {
+      throw new RangeError(`size must be a non-negative integer, got ${size}`)
+    }
+    this.size = size
+    this.#bytes = new Uint8Array(Math.ceil(size / 8))
+  }
+
+  /** Members. */
+  get count(): number {
+    return this.#count
+  }
+
+  /** True when every index is a member. */
+  get full(): boolean {
+    return this.#count === this.size
+  }
+
+  /** Whether `i` is a member (false outside `[0, size)`). */
+  has(i: number): boolean {
+    if (i < 0 || i >= this.size) return false
+    return (this.#bytes[i >> 3]! & (1 << (i & 7))) !== 0
+  }
+
+  /** Adds `i`; returns whether it was new. Ignores indices outside `[0, size)`. */
+  add(i: number): boolean {
+    if (i < 0 || i >= this.size || this.has(i)) return false
+    this.#bytes[i >> 3]! |= 1 << (i & 7)
+    this.#count++
+    return true
+  }
+
+  /** Adds every index set in a received `bitmap` (bits past `size` are ignored); returns how many were new. */
+  merge(bitmap: Uint8Array): number {
+    let added = 0
+    const n = Math.min(bitmap.length * 8, this.size)
+    for (let i = 0; i < n; i++) {
+      if ((bitmap[i >> 3]! & (1 << (i & 7))) !== 0 && this.add(i)) added++
+    }
+    return added
+  }
+
+  /** Empties the set. */
+  clear(): void {
+    this.#bytes.fill(0)
+    this.#count = 0
+  }
+
+  /**
+   * The wire form, cut to at most `maxBytes` bytes: the receiver treats indices past the end
+   * as not members, which is always safe (at worst a part is sent again). Trailing zero bytes
+   * are left out. A fresh copy.
+   */
+  encode(maxBytes: number): Uint8Array {
+    let end = Math.min(this.#bytes.length, Math.max(0, maxBytes))
+    while (end > 0 && this.#bytes[end - 1] === 0) end--
+    return this.#bytes.slice(0, end)
+  }
+
+  /**
+   * Up to `max` indices that are not members, in increasing order, starting at `from` and
+   * wrapping around once.
+   */
+  missing(max: number, from = 0): number[] {
+    const out: number[] = []
+    if (this.size === 0) return out
+    const start = Math.min(Math.max(0, from), this.size - 1)
+    for (let k = 0; k < this.size && out.length < max; k++) {
+      const i = (start + k) % this.size
+      if (!this.has(i)) out.push(i)
+    }
+    return out
+  }
+}
+
+/** What became of a part given to an `Assembly`. */
+export type AddResult =
+  /** Stored; the message is not complete yet. */
+  | 'stored'
+  /** Stored, and it completed the message. */
+  | 'complete'
+  /** The index was stored before (its bytes are not compared: a retransmission carries the same). */
+  | 'duplicate'
+  /** The part disagrees with the message's first part (total, count or part length). */
+  | 'inconsistent'
+
+/**
+ * One message being put together from its parts. Its buffer of `total` bytes is allocated by
+ * the constructor, once the first part's fields have been checked (`Assembly.check`).
+ */
+export class Assembly {
+  readonly total: number
+  readonly count: number
+  /** Length of every part but the last. */
+  readonly partLen: number
+  readonly received: Bitset
+  readonly #buf: Uint8Array
+
+  /**
+   * The regular part length of a message whose part `index` of `len` bytes claims `total`
+   * bytes in `count` parts, if that is consistent and `total <= maxTotal`; else undefined.
+   * Call this before constructing (it allocates `total` bytes).
+   */
+  static check(f: PartFields, len: number, maxTotal: number): number | undefined {
+    if (f.total > maxTotal) return undefined
+    return partSize(f.total, f.count, f.index, len)
+  }
+
+  /** Starts a message of `total` bytes in `count` parts of `partLen` bytes (see `check`). */
+  constructor(total: number, count: number, partLen: number) {
+    this.total = total
+    this.count = count
+    this.partLen = partLen
+    this.received = new Bitset(count)
+    this.#buf = new Uint8Array(total)
+  }
+
+  /** Bytes of memory this assembly holds (its buffer). */
+  get bytes(): number {
+    return this.total
+  }
+
+  /** True once every part arrived. */
+  get complete(): boolean {
+    return this.received.full
+  }
+
+  /** Adds a part; its data is copied, so the caller's buffer is not kept. */
+  add(f: PartFields, data: Uint8Array): AddResult {
+    if (f.total !== this.total || f.count !== this.count) return 'inconsistent'
+    if (partSize(f.total, f.count, f.index, data.length) !== this.partLen) return 'inconsistent'
+    if (this.received.has(f.index)) return 'duplicate'
+    this.#buf.set(data, f.index * this.partLen)
+    this.received.add(f.index)
+    return this.received.full ? 'complete' : 'stored'
+  }
+
+  /** The whole message (the assembly's own buffer, handed over). Only once `complete`. */
+  take(): Uint8Array {
+    if (!this.complete) throw new Error('assembly is not complete')
+    return this.#buf
+  }
+}
+
+/** The bytes of part `index` of `data` split into parts of `partLen` (a view, not a copy). */
+export function partOf(data: Uint8Array, partLen: number, index: number): Uint8Array {
+  const start = index * partLen
+  return data.subarray(start, Math.min(data.length, start + partLen))
+}

@@ -1,0 +1,482 @@
+/**
+ * The askswarm wire format: one small header in front of every inner message. It is
+ * swarmwire's own (go-p2p's `mbapp` neither retransmits nor acknowledges, so its 24-byte header
+ * has nothing to carry acknowledgements in); see README.md for the picture.
+ *
+ * Every integer is big-endian and at a fixed offset. Every frame starts with a kind byte and
+ * (except a tell) a flags byte; flag bits a kind does not define must be zero. `parseFrame`
+ * checks every field before anything is allocated and never throws: one accepted header has
+ * exactly one meaning.
+ */
+
+/** Kind byte of each frame. */
+export const Kind = {
+  /** A tell: `0x00 data`. */
+  TELL: 0x00,
+  /** A part of a request. */
+  REQUEST: 0x01,
+  /** A part of a response. */
+  RESPONSE: 0x02,
+  /** An error response. */
+  ERROR: 0x03,
+  /** The server's acknowledgement of request parts (or: "working on it", "unknown id"). */
+  ACK: 0x04,
+  /** The caller asks for the response parts it misses. */
+  POLL: 0x05,
+  /** The caller gave up: the server may abort the handler and forget the request. */
+  CANCEL: 0x06,
+} as const
+
+/** Flag of REQUEST and RESPONSE parts: the last part of a burst; the peer should reply at once. */
+export const FLAG_ACK_REQUESTED = 0x01
+/** Flag of ACK: the whole request arrived (it is queued or being handled). No bitmap follows. */
+export const FLAG_COMPLETE = 0x02
+/** Flag of ACK: the server knows nothing of this request id. No bitmap follows. */
+export const FLAG_UNKNOWN = 0x04
+
+/** Bytes of the tell header: only the kind. An AskSwarm's mtu is the inner mtu minus this. */
+export const TELL_HEADER_SIZE = 1
+/** kind, flags, session (8), seq (4). */
+const ID_END = 14
+/** REQUEST: id, tx (2), timeoutMs (4), maxResponse (4), total (4), index (2), count (2). */
+export const REQUEST_HEADER_SIZE = ID_END + 2 + 4 + 4 + 4 + 2 + 2
+/** RESPONSE: id, echo (2), holdMs (4), total (4), index (2), count (2). */
+export const RESPONSE_HEADER_SIZE = ID_END + 2 + 4 + 4 + 2 + 2
+/** ERROR: id, echo (2), holdMs (4), code (1), size (4), limit (4), then the reason. */
+export const ERROR_HEADER_SIZE = ID_END + 2 + 4 + 1 + 4 + 4
+/** ACK: id, echo (2), holdMs (4), then a bitmap. */
+export const ACK_HEADER_SIZE = ID_END + 2 + 4
+/** POLL: id, tx (2), then a bitmap. */
+export const POLL_HEADER_SIZE = ID_END + 2
+/** CANCEL: id only. */
+export const CANCEL_SIZE = ID_END
+
+/** Most parts of one request or response (the count is a uint16). */
+export const MAX_PARTS = 0xffff
+/** Largest value of a uint32 field (sizes, timeouts). */
+export const MAX_UINT32 = 0xffff_ffff
+/** Longest error reason, in UTF-8 bytes. */
+export const MAX_REASON_BYTES = 256
+/** Largest session value (64 bits). */
+export const MAX_SESSION = (1n << 64n) - 1n
+
+/** Codes of an ERROR frame; each maps to an error class at the caller (see `askswarm.ts`). */
+export const ErrorCode = {
+  /** The handler threw: `AskError(reason)`. */
+  HANDLER: 1,
+  /** The response exceeds what the caller accepts: `ResponseTooLargeError(size, limit)`. */
+  RESPONSE_TOO_LARGE: 2,
+  /** The request exceeds what the server accepts: `MTUExceededError(size, limit)`. */
+  REQUEST_TOO_LARGE: 3,
+  /** The server has too many asks waiting: `BusyError(reason)`. */
+  BUSY: 4,
+  /** The ask expired in the server's queue before a handler took it: `TimeoutError(reason)`. */
+  EXPIRED: 5,
+  /** The server is closing: `UnreachableError`. */
+  UNAVAILABLE: 6,
+  /** The server ran the handler but evicted the answer before it was delivered: `AskError`. */
+  ANSWER_LOST: 7,
+} as const
+
+/** Identifies one ask: the asker's session (random per AskSwarm) and a counter. */
+export interface AskId {
+  /** 64-bit random value chosen by each AskSwarm when it starts (and when `seq` wraps). */
+  readonly session: bigint
+  /** Counts up from 0 within a session. */
+  readonly seq: number
+}
+
+/** Where a part sits in its message. Shape rules: see `partSize`. */
+export interface PartFields {
+  /** Size of the whole message in bytes. */
+  readonly total: number
+  /** Position of this part, `0 <= index < count`. */
+  readonly index: number
+  /** Number of parts, `1..MAX_PARTS`. */
+  readonly count: number
+}
+
+/** A tell's payload (a view into the received buffer). */
+export interface TellFrame {
+  readonly kind: typeof Kind.TELL
+  readonly data: Uint8Array
+}
+
+/** One part of a request. */
+export interface RequestFrame extends PartFields {
+  readonly kind: typeof Kind.REQUEST
+  readonly id: AskId
+  /** Set on the last part of a burst: the server answers it with an ACK (or the answer). */
+  readonly ackRequested: boolean
+  /** The caller's transmission number, echoed in replies to time the round trip. */
+  readonly tx: number
+  /** The caller's remaining time when it sent this part, in ms. */
+  readonly timeoutMs: number
+  /** Largest response the caller accepts, in bytes. */
+  readonly maxResponse: number
+  /** This part's bytes (a view into the received buffer). */
+  readonly data: Uint8Array
+}
+
+/** One part of a response. */
+export interface ResponseFrame extends PartFields {
+  readonly kind: typeof Kind.RESPONSE
+  readonly id: AskId
+  /** Set on the last part of a burst: the caller should POLL at once if it misses parts. */
+  readonly ackRequested: boolean
+  /** The `tx` of the caller's transmission this part answers. */
+  readonly echo: number
+  /** How long the server held that transmission before answering (handler time), in ms. */
+  readonly holdMs: number
+  readonly data: Uint8Array
+}
+
+/** An error response. */
+export interface ErrorFrame {
+  readonly kind: typeof Kind.ERROR
+  readonly id: AskId
+  readonly echo: number
+  readonly holdMs: number
+  /** One of `ErrorCode` (unknown codes are kept: the caller reports them as `AskError`). */
+  readonly code: number
+  /** A size the error is about (e.g. of the response), or 0. */
+  readonly size: number
+  /** The limit that size broke, or 0. */
+  readonly limit: number
+  /** Short human text, at most `MAX_REASON_BYTES` bytes of UTF-8. */
+  readonly reason: string
+}
+
+/** The server's acknowledgement. */
+export interface AckFrame {
+  readonly kind: typeof Kind.ACK
+  readonly id: AskId
+  readonly echo: number
+  readonly holdMs: number
+  /** The whole request arrived. */
+  readonly complete: boolean
+  /** The server knows nothing of the id. */
+  readonly unknown: boolean
+  /** Bit i (LSB first in byte i/8) set: request part i arrived. Parts past its end: not known. */
+  readonly bitmap: Uint8Array
+}
+
+/** The caller asks for the response parts it misses. */
+export interface PollFrame {
+  readonly kind: typeof Kind.POLL
+  readonly id: AskId
+  readonly tx: number
+  /** Bit i set: response part i arrived. Parts past its end count as missing. */
+  readonly bitmap: Uint8Array
+}
+
+/** The caller gave up on an ask. */
+export interface CancelFrame {
+  readonly kind: typeof Kind.CANCEL
+  readonly id: AskId
+}
+
+/** Any frame. */
+export type Frame =
+  | TellFrame
+  | RequestFrame
+  | ResponseFrame
+  | ErrorFrame
+  | AckFrame
+  | PollFrame
+  | CancelFrame
+
+/** Why `parseFrame` refused some bytes. */
+export type MalformedReason =
+  | 'empty'
+  | 'unknownKind'
+  | 'short'
+  | 'flags'
+  | 'shape'
+  | 'reason'
+  | 'trailing'
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: false })
+
+/**
+ * The length every non-last part of a message of `total` bytes in `count` parts has, given
+ * that part `index` is `len` bytes long; undefined when no sender could have produced it.
+ *
+ * Senders split a message into `count = max(1, ceil(total / L))` parts: every part but the last
+ * exactly `L` bytes, the last `1..L` bytes (an empty message is one empty part). So one part
+ * and its header fix `L`: a non-last part is `L` itself; the last part gives
+ * `L = (total - len) / (count - 1)`, which must be a whole number at least `len`.
+ */
+export function partSize(
+  total: number,
+  count: number,
+  index: number,
+  len: number,
+): number | undefined {
+  if (count < 1 || index < 0 || index >= count || len < 0) return undefined
+  if (count === 1) return len === total ? total : undefined
+  if (len < 1) return undefined
+  if (index < count - 1) {
+    // Non-last: L = len, and the remainder left for the last part is in [1, L].
+    const last = total - (count - 1) * len
+    return last >= 1 && last <= len ? len : undefined
+  }
+  const rest = total - len
+  if (rest <= 0 || rest % (count - 1) !== 0) return undefined
+  const l = rest / (count - 1)
+  return l >= len ? l : undefined
+}
+
+/** Parts a message of `total` bytes takes with parts of `partLen` bytes (at least 1). */
+export function partCount(total: number, partLen: number): number {
+  return Math.max(1, Math.ceil(total / partLen))
+}
+
+/**
+ * Parses one inner message. Returns the frame, or the reason it is malformed. Never throws.
+ * Data, bitmaps and tell payloads are views into `buf`.
+ */
+export function parseFrame(
+  buf: Uint8Array,
+): Frame | { kind: 'malformed'; reason: MalformedReason } {
+  if (buf.length === 0) return bad('empty')
+  const kind = buf[0]!
+  if (kind === Kind.TELL) return { kind: Kind.TELL, data: buf.subarray(TELL_HEADER_SIZE) }
+  if (kind > Kind.CANCEL) return bad('unknownKind')
+  if (buf.length < ID_END) return bad('short')
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  const flags = buf[1]!
+  const id: AskId = { session: v.getBigUint64(2), seq: v.getUint32(10) }
+  switch (kind) {
+    case Kind.REQUEST: {
+      if (buf.length < REQUEST_HEADER_SIZE) return bad('short')
+      if ((flags & ~FLAG_ACK_REQUESTED) !== 0) return bad('flags')
+      const total = v.getUint32(24)
+      const index = v.getUint16(28)
+      const count = v.getUint16(30)
+      const data = buf.subarray(REQUEST_HEADER_SIZE)
+      if (partSize(total, count, index, data.length) === undefined) return bad('shape')
+      return {
+        kind,
+        id,
+        ackRequested: flags !== 0,
+        tx: v.getUint16(14),
+        timeoutMs: v.getUint32(16),
+        maxResponse: v.getUint32(20),
+        total,
+        index,
+        count,
+        data,
+      }
+    }
+    case Kind.RESPONSE: {
+      if (buf.length < RESPONSE_HEADER_SIZE) return bad('short')
+      if ((flags & ~FLAG_ACK_REQUESTED) !== 0) return bad('flags')
+      const total = v.getUint32(20)
+      const index = v.getUint16(24)
+      const count = v.getUint16(26)
+      const data = buf.subarray(RESPONSE_HEADER_SIZE)
+      if (partSize(total, count, index, data.length) === undefined) return bad('shape')
+      return {
+        kind,
+        id,
+        ackRequested: flags !== 0,
+        echo: v.getUint16(14),
+        holdMs: v.getUint32(16),
+        total,
+        index,
+        count,
+        data,
+      }
+    }
+    case Kind.ERROR: {
+      if (buf.length < ERROR_HEADER_SIZE) return bad('short')
+      if (flags !== 0) return bad('flags')
+      const code = buf[20]!
+      const reasonBytes = buf.subarray(ERROR_HEADER_SIZE)
+      if (code === 0 || reasonBytes.length > MAX_REASON_BYTES) return bad('reason')
+      return {
+        kind,
+        id,
+        echo: v.getUint16(14),
+        holdMs: v.getUint32(16),
+        code,
+        size: v.getUint32(21),
+        limit: v.getUint32(25),
+        reason: decoder.decode(reasonBytes),
+      }
+    }
+    case Kind.ACK: {
+      if (buf.length < ACK_HEADER_SIZE) return bad('short')
+      if ((flags & ~(FLAG_COMPLETE | FLAG_UNKNOWN)) !== 0) return bad('flags')
+      const complete = (flags & FLAG_COMPLETE) !== 0
+      const unknown = (flags & FLAG_UNKNOWN) !== 0
+      const bitmap = buf.subarray(ACK_HEADER_SIZE)
+      if (complete && unknown) return bad('flags')
+      if ((complete || unknown) && bitmap.length > 0) return bad('trailing')
+      return {
+        kind,
+        id,
+        echo: v.getUint16(14),
+        holdMs: v.getUint32(16),
+        complete,
+        unknown,
+        bitmap,
+      }
+    }
+    case Kind.POLL: {
+      if (buf.length < POLL_HEADER_SIZE) return bad('short')
+      if (flags !== 0) return bad('flags')
+      return { kind, id, tx: v.getUint16(14), bitmap: buf.subarray(POLL_HEADER_SIZE) }
+    }
+    default: {
+      // CANCEL
+      if (flags !== 0) return bad('flags')
+      if (buf.length !== CANCEL_SIZE) return bad('trailing')
+      return { kind: Kind.CANCEL, id }
+    }
+  }
+}
+
+/** The tell header (a constant). */
+export const TELL_HEADER: Uint8Array = Uint8Array.of(Kind.TELL)
+
+/** Header of a request part; the part's data follows it on the wire. Throws `RangeError` on a bad field. */
+export function encodeRequestHeader(f: Omit<RequestFrame, 'kind' | 'data'>): Uint8Array {
+  checkParts(f)
+  const out = new Uint8Array(REQUEST_HEADER_SIZE)
+  const v = putId(out, Kind.REQUEST, f.ackRequested ? FLAG_ACK_REQUESTED : 0, f.id)
+  v.setUint16(14, u16(f.tx, 'tx'))
+  v.setUint32(16, u32(f.timeoutMs, 'timeoutMs'))
+  v.setUint32(20, u32(f.maxResponse, 'maxResponse'))
+  v.setUint32(24, f.total)
+  v.setUint16(28, f.index)
+  v.setUint16(30, f.count)
+  return out
+}
+
+/** Header of a response part; the part's data follows it on the wire. */
+export function encodeResponseHeader(f: Omit<ResponseFrame, 'kind' | 'data'>): Uint8Array {
+  checkParts(f)
+  const out = new Uint8Array(RESPONSE_HEADER_SIZE)
+  const v = putId(out, Kind.RESPONSE, f.ackRequested ? FLAG_ACK_REQUESTED : 0, f.id)
+  v.setUint16(14, u16(f.echo, 'echo'))
+  v.setUint32(16, clampU32(f.holdMs))
+  v.setUint32(20, f.total)
+  v.setUint16(24, f.index)
+  v.setUint16(26, f.count)
+  return out
+}
+
+/** A whole error frame. The reason is cut to `MAX_REASON_BYTES` bytes on a character boundary. */
+export function encodeError(f: Omit<ErrorFrame, 'kind'>): Uint8Array {
+  if (!Number.isInteger(f.code) || f.code < 1 || f.code > 0xff) {
+    throw new RangeError(`code must be an integer in 1..255, got ${f.code}`)
+  }
+  const reason = utf8Prefix(f.reason, MAX_REASON_BYTES)
+  const out = new Uint8Array(ERROR_HEADER_SIZE + reason.length)
+  const v = putId(out, Kind.ERROR, 0, f.id)
+  v.setUint16(14, u16(f.echo, 'echo'))
+  v.setUint32(16, clampU32(f.holdMs))
+  out[20] = f.code
+  v.setUint32(21, clampU32(f.size))
+  v.setUint32(25, clampU32(f.limit))
+  out.set(reason, ERROR_HEADER_SIZE)
+  return out
+}
+
+/** A whole ACK frame. `bitmap` must be empty when `complete` or `unknown` is set. */
+export function encodeAck(f: Omit<AckFrame, 'kind'>): Uint8Array {
+  if (f.complete && f.unknown) throw new RangeError('an ACK cannot be both complete and unknown')
+  if ((f.complete || f.unknown) && f.bitmap.length > 0) {
+    throw new RangeError('a complete or unknown ACK carries no bitmap')
+  }
+  const flags = (f.complete ? FLAG_COMPLETE : 0) | (f.unknown ? FLAG_UNKNOWN : 0)
+  const out = new Uint8Array(ACK_HEADER_SIZE + f.bitmap.length)
+  const v = putId(out, Kind.ACK, flags, f.id)
+  v.setUint16(14, u16(f.echo, 'echo'))
+  v.setUint32(16, clampU32(f.holdMs))
+  out.set(f.bitmap, ACK_HEADER_SIZE)
+  return out
+}
+
+/** A whole POLL frame. */
+export function encodePoll(f: Omit<PollFrame, 'kind'>): Uint8Array {
+  const out = new Uint8Array(POLL_HEADER_SIZE + f.bitmap.length)
+  const v = putId(out, Kind.POLL, 0, f.id)
+  v.setUint16(14, u16(f.tx, 'tx'))
+  out.set(f.bitmap, POLL_HEADER_SIZE)
+  return out
+}
+
+/** A whole CANCEL frame. */
+export function encodeCancel(id: AskId): Uint8Array {
+  const out = new Uint8Array(CANCEL_SIZE)
+  putId(out, Kind.CANCEL, 0, id)
+  return out
+}
+
+/** A map key for an id: `session:seq` in hex and decimal. */
+export function idKey(id: AskId): string {
+  return `${id.session.toString(16)}:${id.seq}`
+}
+
+/**
+ * The longest prefix of `text`'s UTF-8 encoding that is at most `max` bytes and ends on a
+ * character boundary.
+ */
+export function utf8Prefix(text: string, max: number): Uint8Array {
+  const bytes = encoder.encode(text)
+  if (bytes.length <= max) return bytes
+  let end = max
+  // Back off continuation bytes (10xxxxxx) so no character is cut in half.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end)
+}
+
+function putId(out: Uint8Array, kind: number, flags: number, id: AskId): DataView {
+  if (typeof id.session !== 'bigint' || id.session < 0n || id.session > MAX_SESSION) {
+    throw new RangeError('id.session must be a 64-bit unsigned bigint')
+  }
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  out[0] = kind
+  out[1] = flags
+  v.setBigUint64(2, id.session)
+  v.setUint32(10, u32(id.seq, 'id.seq'))
+  return v
+}
+
+function checkParts(f: PartFields & { data?: unknown }): void {
+  u32(f.total, 'total')
+  if (!Number.isInteger(f.count) || f.count < 1 || f.count > MAX_PARTS) {
+    throw new RangeError(`count must be an integer in 1..${MAX_PARTS}, got ${f.count}`)
+  }
+  if (!Number.isInteger(f.index) || f.index < 0 || f.index >= f.count) {
+    throw new RangeError(`index must be an integer in [0, count), got ${f.index} of ${f.count}`)
+  }
+}
+
+function u16(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) {
+    throw new RangeError(`${name} must be an integer in 0..65535, got ${n}`)
+  }
+  return n
+}
+
+function u32(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_UINT32) {
+    throw new RangeError(`${name} must be an integer in 0..${MAX_UINT32}, got ${n}`)
+  }
+  return n
+}
+
+/** Durations and sizes reported for information are clamped rather than refused. */
+function clampU32(n: number): number {
+  if (!(n > 0)) return 0
+  return n >= MAX_UINT32 ? MAX_UINT32 : Math.floor(n)
+}
+
+function bad(reason: MalformedReason): { kind: 'malformed'; reason: MalformedReason } {
+  return { kind: 'malformed', reason }
+}
