@@ -376,13 +376,17 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
   close(): Promise<void> {
     return this.#closer.close(async () => {
       const err = new ClosedError()
-      this.#inbox.close(err)
-      this.#client.close()
-      this.#server.close()
+      // Peers hear of it while the inner swarm is open; pending calls reject at the end, once
+      // nothing of this swarm runs any more.
+      this.#client.shutdown()
+      this.#server.shutdown(err)
       try {
         await this.#inner.close()
       } finally {
         await this.#loop
+        this.#inbox.close(err)
+        this.#client.close(err)
+        this.#server.close(err)
       }
     })
   }
@@ -425,6 +429,8 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
   }
 
   #onMessage(m: Message<A>): void {
+    // Closing: nothing received changes the state any more.
+    if (this.#closer.closed) return
     const f = parseFrame(m.payload)
     switch (f.kind) {
       case Kind.TELL:

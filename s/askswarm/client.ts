@@ -36,7 +36,7 @@ import {
   BusyError,
   type Clock,
   type CloseOnce,
-  ClosedError,
+  type ClosedError,
   MTUExceededError,
   type Payload,
   ResponseTooLargeError,
@@ -392,9 +392,22 @@ export class AskClient<A extends Addr> {
     if (!o.acked.full) this.#sendBurst(o)
   }
 
-  /** Rejects every pending ask with `ClosedError`, sending CANCELs first (best effort). */
-  close(): void {
-    const err = new ClosedError()
+  /**
+   * First step of closing: stops every timer and sends a CANCEL for each active ask (best
+   * effort). The asks stay pending until `close`.
+   */
+  shutdown(): void {
+    for (const o of this.#pending.values()) {
+      o.cancelRetransmit?.()
+      o.cancelRetransmit = undefined
+      o.cancelDeadline?.()
+      o.cancelDeadline = undefined
+      if (o.phase === 'active') this.#sendCancel(o)
+    }
+  }
+
+  /** Last step of closing: rejects every pending ask with `err`. */
+  close(err: ClosedError): void {
     for (const o of [...this.#pending.values()]) this.#finish(o, err, 'closed')
     this.#peers.clear()
     this.#rtt.clear()
@@ -532,6 +545,11 @@ export class AskClient<A extends Addr> {
     this.#link.send(o.dst, encodePoll({ id: o.id, tx: this.#nextTx(o), bitmap }))
   }
 
+  #sendCancel(o: Outgoing<A>): void {
+    this.#c.cancels++
+    this.#link.send(o.dst, encodeCancel(o.id))
+  }
+
   #nextTx(o: Outgoing<A>): number {
     const tx = o.tx & 0xffff
     o.tx++
@@ -602,10 +620,7 @@ export class AskClient<A extends Addr> {
       }
       if (peer.inFlight === 0 && peer.queue.length === 0) this.#peers.delete(o.dstKey)
     }
-    if (wasActive && (how === 'timedOut' || how === 'aborted' || how === 'closed')) {
-      this.#c.cancels++
-      this.#link.send(o.dst, encodeCancel(o.id))
-    }
+    if (wasActive && (how === 'timedOut' || how === 'aborted')) this.#sendCancel(o)
     if (how === 'succeeded') o.resolve(outcome as Uint8Array)
     else o.reject(outcome)
   }

@@ -20,7 +20,7 @@ import {
   type CallOptions,
   type Clock,
   type CloseOnce,
-  ClosedError,
+  type ClosedError,
   type Inbox,
   type IncomingAsk,
   type Message,
@@ -437,22 +437,25 @@ export class AskServer<A extends Addr> {
   }
 
   /**
-   * Closing: queued asks and running handlers are told UNAVAILABLE (best effort) and their
-   * signals abort with `ClosedError`; pending `serveAsk` calls reject; all state is freed.
+   * First step of closing: stops the sweep, tells the callers of queued and running requests
+   * that the server is closing (best effort) and aborts the handlers' signals with
+   * `ClosedError`. Their answers are then not sent.
    */
-  close(): void {
+  shutdown(err: ClosedError): void {
     this.#cancelSweep?.()
     this.#cancelSweep = undefined
-    const err = new ClosedError()
-    // Queued asks: the inbox fails them (UNAVAILABLE is sent) and rejects waiting serveAsks.
-    this.#inbox.close(err)
     for (const inc of this.#table.runningHandles()) {
-      if (!inc.done) {
-        this.#sendError(inc.req.src, inc.id, inc.lastTx, 0, this.#errorAnswer(err))
-        inc.kill(err)
-      }
       inc.cancelDeadline?.()
+      inc.cancelDeadline = undefined
+      if (inc.done) continue
+      this.#sendError(inc.req.src, inc.id, inc.lastTx, 0, this.#errorAnswer(err))
+      inc.kill(err)
     }
+  }
+
+  /** Last step of closing: rejects waiting `serveAsk` calls with `err` and frees all state. */
+  close(err: ClosedError): void {
+    this.#inbox.close(err)
     this.#table.clear()
   }
 
@@ -598,13 +601,7 @@ export class AskServer<A extends Addr> {
     }
   }
 
-  #sendError(
-    dst: A,
-    id: AskId,
-    echo: number,
-    holdMs: number,
-    e: ErrorAnswer,
-  ): void {
+  #sendError(dst: A, id: AskId, echo: number, holdMs: number, e: ErrorAnswer): void {
     this.#link.send(
       dst,
       encodeError({

@@ -1,0 +1,49 @@
+/**
+ * swarmtest over memswarm: without faults, with keys (Secure passes through), and with 20%
+ * loss plus duplication and reordering, where asks must still all succeed.
+ */
+import { describe, it } from 'vitest'
+import type { MemAddr } from '../memswarm/index.js'
+import { Realm, type RealmOptions } from '../memswarm/index.js'
+import { runSwarmTests } from '../../swarmtest/index.js'
+import { AskSwarm, type AskSwarmOptions, newAskSwarm } from './index.js'
+
+function over(realmOpts: RealmOptions, opts: AskSwarmOptions = {}) {
+  return async (n: number) => {
+    const realm = new Realm(realmOpts)
+    return Array.from({ length: n }, () => new AskSwarm(realm.newSwarm(), opts))
+  }
+}
+
+const maxAskSize = (s: AskSwarm<MemAddr>) => s.maxAskSize
+
+runSwarmTests({ describe, it }, 'askswarm over memswarm', {
+  make: over({ mtu: 1500 }),
+  asks: true,
+  maxAskSize,
+})
+
+runSwarmTests({ describe, it }, 'askswarm over a secure memswarm', {
+  make: async (n) => {
+    const realm = new Realm({ mtu: 1500 })
+    return Array.from({ length: n }, (_, i) =>
+      newAskSwarm(realm.newSecureSwarm(new Uint8Array(32).fill(i))),
+    )
+  },
+  asks: true,
+  secure: {},
+  maxAskSize,
+})
+
+runSwarmTests({ describe, it }, 'askswarm over memswarm, 20% loss, duplication, reordering', {
+  make: over(
+    { mtu: 1500, loss: 0.2, duplicate: 0.1, reorder: 0.1, seed: 21 },
+    { maxAskSize: 256 << 10, initialRtoMs: 200 },
+  ),
+  asks: true,
+  mayDrop: true,
+  mayDuplicate: true,
+  mayReorder: true,
+  minDeliveryRatio: 0.6,
+  maxAskSize,
+})
