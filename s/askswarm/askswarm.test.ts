@@ -113,6 +113,23 @@ describe('askswarm over a lossy memswarm', () => {
     await b.close()
     await serving
   })
+
+  it('requests and responses of more parts than one ACK or POLL bitmap covers complete under loss', async () => {
+    // A 64-byte mtu: 32-byte request parts, and an ACK has room for 42 bytes of bitmap (336
+    // parts), a POLL for 46 (368): 20 000 bytes need 625 request and 556 response parts.
+    const { a, b, bAddr } = pair({ mtu: 64, loss: 0.1, seed: 77 }, { initialRtoMs: 100 })
+    const req = new Uint8Array(20_000).map((_, i) => (i * 7) & 0xff)
+    let runs = 0
+    const served = b.serveAsk((m) => {
+      runs++
+      return m.payload.slice().reverse()
+    })
+    const res = await a.ask(bAddr, req, { timeoutMs: 25_000 })
+    expect(res).toEqual(req.slice().reverse())
+    expect(runs).toBe(1)
+    await served
+    expect(a.stats().asks.polls).toBeGreaterThan(0)
+  })
 })
 
 describe('askswarm errors and limits', () => {
@@ -336,7 +353,15 @@ describe('askswarm protocol details (a raw peer speaks the wire format)', () => 
     const first = parseFrame((await recvRaw(server)).payload)
     if (first.kind !== Kind.REQUEST) throw new Error('expected a request')
     const ack = (complete: boolean, unknown: boolean) =>
-      encodeAck({ id: first.id, echo: 0, holdMs: 0, complete, unknown, bitmap: new Uint8Array(0) })
+      encodeAck({
+        id: first.id,
+        echo: 0,
+        holdMs: 0,
+        complete,
+        unknown,
+        base: 0,
+        bitmap: new Uint8Array(0),
+      })
     // "I have it, working on it" ...
     await server.tell(a.localAddrs()[0]!, ack(true, false))
     let next = parseFrame((await recvRaw(server)).payload)

@@ -7,8 +7,8 @@
  * 1. The request (copied once) is split into parts of `inner.mtu(dst) - REQUEST_HEADER_SIZE`
  *    bytes. Up to `burstParts` parts not yet acknowledged are sent back to back, the last one
  *    flagged ACK_REQUESTED. A one-part request is never flagged: its answer is the response.
- * 2. The server answers a flagged part with an ACK: a bitmap of the parts it has, or
- *    "complete" once it has them all. An ACK that acknowledges new parts sends the next burst
+ * 2. The server answers a flagged part with an ACK: the parts it has (all below `base`, and
+ *    a bitmap from there), or "complete" once it has them all. An ACK that acknowledges new parts sends the next burst
  *    at once (so large requests are clocked by ACKs, not by timers).
  * 3. The response comes in parts the same way; the last part of each burst is flagged, and
  *    if parts are missing then the caller sends a POLL with a bitmap of what it has.
@@ -200,6 +200,9 @@ interface PeerSlots<A extends Addr> {
   readonly queue: Outgoing<A>[]
 }
 
+/** A poll's report before any response part arrived. */
+const NOTHING = { base: 0, bitmap: new Uint8Array(0) }
+
 /** Transmissions whose send time is kept for RTT samples, per ask. */
 const MAX_TIMED = 32
 
@@ -387,7 +390,7 @@ export class AskClient<A extends Addr> {
       }
       return
     }
-    if (o.serverHasAll || o.acked.merge(f.bitmap) === 0) return
+    if (o.serverHasAll || o.acked.merge(f.bitmap, f.base) === 0) return
     this.#progress(o)
     if (!o.acked.full) this.#sendBurst(o)
   }
@@ -540,9 +543,9 @@ export class AskClient<A extends Addr> {
 
   #sendPoll(o: Outgoing<A>): void {
     const room = this.#link.innerMtu(o.dst) - POLL_HEADER_SIZE
-    const bitmap = o.response?.received.encode(room) ?? new Uint8Array(0)
+    const { base, bitmap } = o.response?.received.encode(room) ?? NOTHING
     this.#c.polls++
-    this.#link.send(o.dst, encodePoll({ id: o.id, tx: this.#nextTx(o), bitmap }))
+    this.#link.send(o.dst, encodePoll({ id: o.id, tx: this.#nextTx(o), base, bitmap }))
   }
 
   #sendCancel(o: Outgoing<A>): void {
@@ -593,7 +596,8 @@ export class AskClient<A extends Addr> {
     if (o.phase !== 'active') return
     o.attempt++
     this.#c.retransmissions++
-    if (!o.serverHasAll) this.#sendBurst(o)
+    // Every part acknowledged but no "complete" yet (its ACK was lost): ask where things stand.
+    if (!o.serverHasAll && !o.acked.full) this.#sendBurst(o)
     else this.#sendPoll(o)
     this.#armRetransmit(o)
   }

@@ -207,6 +207,7 @@ describe('askswarm under floods', () => {
           holdMs: 0,
           complete: false,
           unknown: true,
+          base: 0,
           bitmap: new Uint8Array(0),
         }),
       )

@@ -4,40 +4,58 @@ import { Assembly, Bitset, partOf } from './reassembly.js'
 import { partCount } from './wire.js'
 
 describe('Bitset', () => {
-  it('tracks members and encodes LSB first, trailing zero bytes left out', () => {
+  it('tracks members and encodes LSB first from the first missing index', () => {
     const b = new Bitset(20)
     expect(b.add(0)).toBe(true)
     expect(b.add(0)).toBe(false)
     b.add(9)
     expect(b.count).toBe(2)
-    expect([...b.encode(100)]).toEqual([0x01, 0x02])
-    expect([...b.encode(1)]).toEqual([0x01])
+    expect(b.encode(100)).toEqual({ base: 1, bitmap: Uint8Array.of(0x00, 0x01) })
+    expect(b.encode(1)).toEqual({ base: 1, bitmap: new Uint8Array(0) })
     expect(b.add(20)).toBe(false)
     expect(b.add(-1)).toBe(false)
     expect(b.missing(3)).toEqual([1, 2, 3])
-    expect(b.missing(2, 19)).toEqual([19, 1])
+    for (let i = 0; i < 20; i++) b.add(i)
+    expect(b.full).toBe(true)
+    expect(b.encode(10)).toEqual({ base: 20, bitmap: new Uint8Array(0) })
+    expect(b.missing(3)).toEqual([])
   })
 
-  it('encode then merge round-trips; bits past the size are ignored (property)', () => {
+  it('merge takes everything below base and the bitmap from base on', () => {
+    const b = new Bitset(30)
+    expect(b.merge(Uint8Array.of(0b101), 10)).toBe(12)
+    expect(b.missing(5)).toEqual([11, 13, 14, 15, 16])
+    expect(b.merge(Uint8Array.of(0xff, 0xff, 0xff), 25)).toBe(18)
+    expect(b.full).toBe(true)
+  })
+
+  it('encode then merge round-trips, and a cut encoding only loses members (property)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 200 }),
         fc.uint8Array({ maxLength: 40 }),
-        (size, raw) => {
+        fc.nat(100),
+        fc.nat(30),
+        (size, raw, base, cut) => {
           const b = new Bitset(size)
-          b.merge(raw)
+          b.merge(raw, base)
           for (let i = 0; i < size; i++) {
-            const bit = i < raw.length * 8 && (raw[i >> 3]! & (1 << (i & 7))) !== 0
+            const j = i - base
+            const bit = i < base || (j < raw.length * 8 && (raw[j >> 3]! & (1 << (j & 7))) !== 0)
             expect(b.has(i)).toBe(bit)
           }
+          const full = b.encode(1000)
           const c = new Bitset(size)
-          c.merge(b.encode(1000))
+          c.merge(full.bitmap, full.base)
           expect(c.count).toBe(b.count)
           expect(c.missing(size)).toEqual(b.missing(size))
-          // A cut encoding only loses members (which is safe: they are sent again).
+          // Cut to fit an mtu: the first missing index is still reported.
+          const part = b.encode(cut)
+          expect(part.base).toBe(b.firstMissing())
           const d = new Bitset(size)
-          d.merge(b.encode(2))
+          d.merge(part.bitmap, part.base)
           for (let i = 0; i < size; i++) if (d.has(i)) expect(b.has(i)).toBe(true)
+          expect(d.firstMissing()).toBe(b.firstMissing())
         },
       ),
     )

@@ -13,6 +13,8 @@ export class Bitset {
   readonly size: number
   readonly #bytes: Uint8Array
   #count = 0
+  /** No index below this is missing (a hint, advanced lazily). */
+  #firstMissing = 0
 
   /** An empty set over `[0, size)`. */
   constructor(size: number) {
@@ -47,43 +49,58 @@ export class Bitset {
     return true
   }
 
-  /** Adds every index set in a received `bitmap` (bits past `size` are ignored); returns how many were new. */
-  merge(bitmap: Uint8Array): number {
+  /**
+   * Adds what a peer reports: every index below `base`, and `base + i` for every bit i set in
+   * `bitmap` (bits past `size` are ignored). Returns how many indices were new.
+   */
+  merge(bitmap: Uint8Array, base = 0): number {
     let added = 0
-    const n = Math.min(bitmap.length * 8, this.size)
+    const below = Math.min(Math.max(0, base), this.size)
+    for (let i = this.#firstMissing; i < below; i++) if (this.add(i)) added++
+    const n = Math.min(bitmap.length * 8, this.size - below)
     for (let i = 0; i < n; i++) {
-      if ((bitmap[i >> 3]! & (1 << (i & 7))) !== 0 && this.add(i)) added++
+      if ((bitmap[i >> 3]! & (1 << (i & 7))) !== 0 && this.add(below + i)) added++
     }
     return added
+  }
+
+  /** The smallest index that is not a member (`size` when full). */
+  firstMissing(): number {
+    while (this.#firstMissing < this.size && this.has(this.#firstMissing)) this.#firstMissing++
+    return this.#firstMissing
   }
 
   /** Empties the set. */
   clear(): void {
     this.#bytes.fill(0)
     this.#count = 0
+    this.#firstMissing = 0
   }
 
   /**
-   * The wire form, cut to at most `maxBytes` bytes: the receiver treats indices past the end
-   * as not members, which is always safe (at worst a part is sent again). Trailing zero bytes
-   * are left out. A fresh copy.
+   * The wire form of what a peer should know: `base`, the first missing index (every index
+   * below it is a member), and a bitmap of the indices from `base` on, cut to at most
+   * `maxBytes` bytes (the peer treats indices past its end as missing, which is always safe:
+   * at most a part is sent again). Trailing zero bytes are left out. The bitmap is a fresh copy.
    */
-  encode(maxBytes: number): Uint8Array {
-    let end = Math.min(this.#bytes.length, Math.max(0, maxBytes))
-    while (end > 0 && this.#bytes[end - 1] === 0) end--
-    return this.#bytes.slice(0, end)
+  encode(maxBytes: number): { base: number; bitmap: Uint8Array } {
+    const base = this.firstMissing()
+    const n = Math.min(this.size - base, Math.max(0, maxBytes) * 8)
+    const out = new Uint8Array(Math.ceil(n / 8))
+    let end = 0
+    for (let i = 0; i < n; i++) {
+      if (this.has(base + i)) {
+        out[i >> 3]! |= 1 << (i & 7)
+        end = (i >> 3) + 1
+      }
+    }
+    return { base, bitmap: out.subarray(0, end) }
   }
 
-  /**
-   * Up to `max` indices that are not members, in increasing order, starting at `from` and
-   * wrapping around once.
-   */
-  missing(max: number, from = 0): number[] {
+  /** Up to `max` indices that are not members, in increasing order. */
+  missing(max: number): number[] {
     const out: number[] = []
-    if (this.size === 0) return out
-    const start = Math.min(Math.max(0, from), this.size - 1)
-    for (let k = 0; k < this.size && out.length < max; k++) {
-      const i = (start + k) % this.size
+    for (let i = this.firstMissing(); i < this.size && out.length < max; i++) {
       if (!this.has(i)) out.push(i)
     }
     return out

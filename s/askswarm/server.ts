@@ -366,6 +366,7 @@ export class AskServer<A extends Addr> {
           holdMs: 0,
           complete: false,
           unknown: true,
+          base: 0,
           bitmap: new Uint8Array(0),
         }),
       )
@@ -375,7 +376,7 @@ export class AskServer<A extends Addr> {
       this.#sendAck(msg.src, f.id, f.tx, 0, e.assembly.received)
       return
     }
-    this.#onKnown(msg.src, f.id, e, f.tx, true, f.bitmap)
+    this.#onKnown(msg.src, f.id, e, f.tx, true, f)
   }
 
   /** A CANCEL arrived: the caller gave up. */
@@ -465,7 +466,7 @@ export class AskServer<A extends Addr> {
     e: Exclude<Entry<Incoming<A>>, { state: 'receiving' }>,
     tx: number,
     wantsReply: boolean,
-    have: Uint8Array | undefined,
+    have: { base: number; bitmap: Uint8Array } | undefined,
   ): void {
     switch (e.state) {
       case 'running': {
@@ -575,7 +576,7 @@ export class AskServer<A extends Addr> {
     answer: Answer,
     echo: number,
     holdMs: number,
-    have: Uint8Array | undefined,
+    have: { base: number; bitmap: Uint8Array } | undefined,
   ): void {
     if (answer.kind === 'error') {
       this.#sendError(dst, id, echo, holdMs, answer)
@@ -584,7 +585,7 @@ export class AskServer<A extends Addr> {
     const { data, partLen } = answer
     const count = partCount(data.length, partLen)
     const got = new Bitset(count)
-    if (have !== undefined) got.merge(have)
+    if (have !== undefined) got.merge(have.bitmap, have.base)
     const parts = got.missing(this.#s.burstParts)
     for (const [k, index] of parts.entries()) {
       const header = encodeResponseHeader({
@@ -619,6 +620,8 @@ export class AskServer<A extends Addr> {
   #sendAck(dst: A, id: AskId, echo: number, holdMs: number, received: Bitset | undefined): void {
     this.#c.acks++
     const room = this.#link.innerMtu(dst) - ACK_HEADER_SIZE
+    const { base, bitmap } =
+      received === undefined ? { base: 0, bitmap: new Uint8Array(0) } : received.encode(room)
     this.#link.send(
       dst,
       encodeAck({
@@ -627,7 +630,8 @@ export class AskServer<A extends Addr> {
         holdMs,
         complete: received === undefined,
         unknown: false,
-        bitmap: received === undefined ? new Uint8Array(0) : received.encode(room),
+        base,
+        bitmap,
       }),
     )
   }

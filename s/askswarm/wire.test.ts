@@ -80,11 +80,11 @@ const anyFrame: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc
     .tuple(id, fc.uint8Array({ maxLength: 30 }))
     .map(([i, bitmap]) =>
-      encodeAck({ id: i, echo: 9, holdMs: 0, complete: false, unknown: false, bitmap }),
+      encodeAck({ id: i, echo: 9, holdMs: 0, complete: false, unknown: false, base: 0, bitmap }),
     ),
   fc
     .tuple(id, fc.uint8Array({ maxLength: 30 }))
-    .map(([i, bitmap]) => encodePoll({ id: i, tx: 7, bitmap })),
+    .map(([i, bitmap]) => encodePoll({ id: i, tx: 7, base: 0, bitmap })),
   id.map((i) => encodeCancel(i)),
 )
 
@@ -93,8 +93,8 @@ describe('askswarm wire', () => {
     expect(REQUEST_HEADER_SIZE).toBe(32)
     expect(RESPONSE_HEADER_SIZE).toBe(28)
     expect(ERROR_HEADER_SIZE).toBe(29)
-    expect(ACK_HEADER_SIZE).toBe(20)
-    expect(POLL_HEADER_SIZE).toBe(16)
+    expect(ACK_HEADER_SIZE).toBe(22)
+    expect(POLL_HEADER_SIZE).toBe(18)
     expect(CANCEL_SIZE).toBe(14)
   })
 
@@ -177,7 +177,15 @@ describe('askswarm wire', () => {
           const bitmap = data.subarray(0, 20)
           expect(
             parseFrame(
-              encodeAck({ id: i, echo: n, holdMs: hold, complete: false, unknown: false, bitmap }),
+              encodeAck({
+                id: i,
+                echo: n,
+                holdMs: hold,
+                complete: false,
+                unknown: false,
+                base: p.index,
+                bitmap,
+              }),
             ),
           ).toEqual({
             kind: Kind.ACK,
@@ -186,6 +194,7 @@ describe('askswarm wire', () => {
             holdMs: hold,
             complete: false,
             unknown: false,
+            base: p.index,
             bitmap,
           })
           for (const [complete, unknown] of [
@@ -195,7 +204,15 @@ describe('askswarm wire', () => {
             const empty = new Uint8Array(0)
             expect(
               parseFrame(
-                encodeAck({ id: i, echo: n, holdMs: hold, complete, unknown, bitmap: empty }),
+                encodeAck({
+                  id: i,
+                  echo: n,
+                  holdMs: hold,
+                  complete,
+                  unknown,
+                  base: 0,
+                  bitmap: empty,
+                }),
               ),
             ).toEqual({
               kind: Kind.ACK,
@@ -204,13 +221,15 @@ describe('askswarm wire', () => {
               holdMs: hold,
               complete,
               unknown,
+              base: 0,
               bitmap: empty,
             })
           }
-          expect(parseFrame(encodePoll({ id: i, tx: n, bitmap }))).toEqual({
+          expect(parseFrame(encodePoll({ id: i, tx: n, base: p.index, bitmap }))).toEqual({
             kind: Kind.POLL,
             id: i,
             tx: n,
+            base: p.index,
             bitmap,
           })
           expect(parseFrame(encodeCancel(i))).toEqual({ kind: Kind.CANCEL, id: i })
@@ -334,9 +353,13 @@ describe('askswarm wire', () => {
       holdMs: 0,
       complete: true,
       unknown: false,
+      base: 0,
       bitmap: new Uint8Array(0),
     })
     expect(reason(join(ack, Uint8Array.of(1)))).toBe('trailing')
+    const withBase = ack.slice()
+    withBase[21] = 1
+    expect(reason(withBase)).toBe('trailing')
     const both = ack.slice()
     both[1] = 0x06
     expect(reason(both)).toBe('flags')
@@ -410,6 +433,7 @@ describe('askswarm wire', () => {
         holdMs: 0,
         complete: true,
         unknown: true,
+        base: 0,
         bitmap: new Uint8Array(0),
       }),
     ).toThrow(RangeError)

@@ -44,10 +44,10 @@ export const REQUEST_HEADER_SIZE = ID_END + 2 + 4 + 4 + 4 + 2 + 2
 export const RESPONSE_HEADER_SIZE = ID_END + 2 + 4 + 4 + 2 + 2
 /** ERROR: id, echo (2), holdMs (4), code (1), size (4), limit (4), then the reason. */
 export const ERROR_HEADER_SIZE = ID_END + 2 + 4 + 1 + 4 + 4
-/** ACK: id, echo (2), holdMs (4), then a bitmap. */
-export const ACK_HEADER_SIZE = ID_END + 2 + 4
-/** POLL: id, tx (2), then a bitmap. */
-export const POLL_HEADER_SIZE = ID_END + 2
+/** ACK: id, echo (2), holdMs (4), base (2), then a bitmap. */
+export const ACK_HEADER_SIZE = ID_END + 2 + 4 + 2
+/** POLL: id, tx (2), base (2), then a bitmap. */
+export const POLL_HEADER_SIZE = ID_END + 2 + 2
 /** CANCEL: id only. */
 export const CANCEL_SIZE = ID_END
 
@@ -157,7 +157,12 @@ export interface AckFrame {
   readonly complete: boolean
   /** The server knows nothing of the id. */
   readonly unknown: boolean
-  /** Bit i (LSB first in byte i/8) set: request part i arrived. Parts past its end: not known. */
+  /** Every request part below `base` arrived (0 with `complete` or `unknown`). */
+  readonly base: number
+  /**
+   * Bit i (LSB first in byte i/8) set: request part `base + i` arrived. Parts past its end:
+   * not known (so the bitmap can be cut to fit the mtu).
+   */
   readonly bitmap: Uint8Array
 }
 
@@ -166,7 +171,9 @@ export interface PollFrame {
   readonly kind: typeof Kind.POLL
   readonly id: AskId
   readonly tx: number
-  /** Bit i set: response part i arrived. Parts past its end count as missing. */
+  /** Every response part below `base` arrived. */
+  readonly base: number
+  /** Bit i set: response part `base + i` arrived. Parts past its end count as missing. */
   readonly bitmap: Uint8Array
 }
 
@@ -312,9 +319,10 @@ export function parseFrame(
       if ((flags & ~(FLAG_COMPLETE | FLAG_UNKNOWN)) !== 0) return bad('flags')
       const complete = (flags & FLAG_COMPLETE) !== 0
       const unknown = (flags & FLAG_UNKNOWN) !== 0
+      const base = v.getUint16(20)
       const bitmap = buf.subarray(ACK_HEADER_SIZE)
       if (complete && unknown) return bad('flags')
-      if ((complete || unknown) && bitmap.length > 0) return bad('trailing')
+      if ((complete || unknown) && (bitmap.length > 0 || base !== 0)) return bad('trailing')
       return {
         kind,
         id,
@@ -322,13 +330,20 @@ export function parseFrame(
         holdMs: v.getUint32(16),
         complete,
         unknown,
+        base,
         bitmap,
       }
     }
     case Kind.POLL: {
       if (buf.length < POLL_HEADER_SIZE) return bad('short')
       if (flags !== 0) return bad('flags')
-      return { kind, id, tx: v.getUint16(14), bitmap: buf.subarray(POLL_HEADER_SIZE) }
+      return {
+        kind,
+        id,
+        tx: v.getUint16(14),
+        base: v.getUint16(16),
+        bitmap: buf.subarray(POLL_HEADER_SIZE),
+      }
     }
     default: {
       // CANCEL
@@ -386,17 +401,18 @@ export function encodeError(f: Omit<ErrorFrame, 'kind'>): Uint8Array {
   return out
 }
 
-/** A whole ACK frame. `bitmap` must be empty when `complete` or `unknown` is set. */
+/** A whole ACK frame. `base` must be 0 and `bitmap` empty when `complete` or `unknown` is set. */
 export function encodeAck(f: Omit<AckFrame, 'kind'>): Uint8Array {
   if (f.complete && f.unknown) throw new RangeError('an ACK cannot be both complete and unknown')
-  if ((f.complete || f.unknown) && f.bitmap.length > 0) {
-    throw new RangeError('a complete or unknown ACK carries no bitmap')
+  if ((f.complete || f.unknown) && (f.bitmap.length > 0 || f.base !== 0)) {
+    throw new RangeError('a complete or unknown ACK carries no base and no bitmap')
   }
   const flags = (f.complete ? FLAG_COMPLETE : 0) | (f.unknown ? FLAG_UNKNOWN : 0)
   const out = new Uint8Array(ACK_HEADER_SIZE + f.bitmap.length)
   const v = putId(out, Kind.ACK, flags, f.id)
   v.setUint16(14, u16(f.echo, 'echo'))
   v.setUint32(16, clampU32(f.holdMs))
+  v.setUint16(20, u16(f.base, 'base'))
   out.set(f.bitmap, ACK_HEADER_SIZE)
   return out
 }
@@ -406,6 +422,7 @@ export function encodePoll(f: Omit<PollFrame, 'kind'>): Uint8Array {
   const out = new Uint8Array(POLL_HEADER_SIZE + f.bitmap.length)
   const v = putId(out, Kind.POLL, 0, f.id)
   v.setUint16(14, u16(f.tx, 'tx'))
+  v.setUint16(16, u16(f.base, 'base'))
   out.set(f.bitmap, POLL_HEADER_SIZE)
   return out
 }
