@@ -70,8 +70,11 @@ describe('askswarm over a lossy memswarm', () => {
       { concurrency: 128 },
     )
     const N = 1000
+    // With 20% loss each way an attempt fails with p = 0.36; backoff (capped at 2 s) fits ~15
+    // attempts into 30 s, so an ask fails with p ≈ 0.36^15 ≈ 2e-7. (A 10 s deadline fits ~8:
+    // p ≈ 3e-4 per ask, too close to the 0.1% allowed to keep the test reliable.)
     const results = await Promise.allSettled(
-      Array.from({ length: N }, (_, i) => a.ask(bAddr, text(`ask ${i}`), { timeoutMs: 10_000 })),
+      Array.from({ length: N }, (_, i) => a.ask(bAddr, text(`ask ${i}`), { timeoutMs: 30_000 })),
     )
     const ok = results.filter(
       (r, i) => r.status === 'fulfilled' && decoder.decode(r.value) === `re:ask ${i}`,

@@ -82,6 +82,8 @@ runSwarmTests(
         return new AskSwarm(new ViaRelay(s, ends[i]!.withIPPort(proxy.ip, proxy.port)), {
           maxAskSize: 256 << 10,
           initialRtoMs: 200,
+          // Asks without a signal get 25 s: at 15% loss each way, 10 s is near the tail.
+          defaultTimeoutMs: 25_000,
         })
       })
     },
