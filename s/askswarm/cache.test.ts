@@ -62,8 +62,6 @@ function deliver(
       maxResponse: 0,
       firstAt: now,
       lastAt: now,
-      lastTx: 0,
-      lastTxAt: now,
     })
     return undefined
   }
@@ -277,8 +275,6 @@ describe('RequestTable: answers, tombstones and expiry', () => {
         maxResponse: 0,
         firstAt: 0,
         lastAt: 0,
-        lastTx: 0,
-        lastTxAt: 0,
       })
     add('short', 50)
     add('long', 10_000)

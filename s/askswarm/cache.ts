@@ -89,9 +89,6 @@ export interface Receiving {
   readonly maxResponse: number
   readonly firstAt: number
   lastAt: number
-  /** The transmission number of the latest part and when it arrived (for the RTT echo). */
-  lastTx: number
-  lastTxAt: number
 }
 
 /** A request queued for or inside a handler. */

@@ -314,8 +314,6 @@ export class AskServer<A extends Addr> {
         maxResponse: f.maxResponse,
         firstAt: now,
         lastAt: now,
-        lastTx: f.tx,
-        lastTxAt: now,
       })
       this.#armSweep()
       if (f.ackRequested) this.#sendAck(msg.src, f.id, f.tx, 0, assembly.received)
@@ -329,8 +327,6 @@ export class AskServer<A extends Addr> {
       return
     }
     r.lastAt = now
-    r.lastTx = f.tx
-    r.lastTxAt = now
     if (res === 'duplicate') this.#drops.duplicateRequestPart++
     if (res === 'complete') {
       const started = this.#startHandling(
