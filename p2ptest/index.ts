@@ -19,3 +19,4 @@ export {
   type UDPRelayOptions,
   type UDPRelayStats,
 } from './udprelay.js'
+export { type RelayedSwarms, ViaRelay, relayedUDPSwarms } from './relayed.js'
