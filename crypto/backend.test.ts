@@ -104,9 +104,9 @@ describe.each(backends)('%s backend', (name) => {
       expect(toHex(b.x25519(hex(v.scalar), hex(v.u_coordinate))!)).toBe(v.output)
     })
     it('iterated test, 1 and 1000 steps (the 1,000,000-step one is too slow for a unit test)', () => {
-      let k = new Uint8Array(32)
+      let k: Uint8Array = new Uint8Array(32)
       k[0] = 9
-      let u = k.slice()
+      let u: Uint8Array = k.slice()
       let step = 0
       for (const want of rfc7748.iterated.filter((v) => v.iterations <= 1000)) {
         for (; step < want.iterations; step++) {

@@ -7,8 +7,8 @@
  *
  * Keys: node:crypto works on KeyObjects. Importing a raw private key goes through PKCS#8 DER,
  * which costs up to ~1 ms on Node 20, so private KeyObjects are cached by key array (see
- * `KeyCache`) and generated key pairs are cached as generated. Public keys are imported
- * through JWK (a few µs) and cached the same way.
+ * `KeyCache`); a generated X25519 key pair is imported through JWK, where both halves are
+ * known (~40 µs). Public keys are imported through JWK and cached the same way.
  */
 import {
   createCipheriv,
@@ -19,6 +19,7 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
+  type JsonWebKey,
   type KeyObject,
   randomFillSync,
   sign,
@@ -121,10 +122,23 @@ export function nodeBackend(): CryptoBackend {
     seal: nodeSeal,
     open: nodeOpen,
     x25519Generate(): X25519KeyPair {
-      const pair = generateKeyPairSync('x25519')
-      const privateKey = exportRaw(pair.privateKey, 'd')
-      x25519Private.set(privateKey, pair.privateKey)
-      return { privateKey, publicKey: exportRaw(pair.publicKey, 'x') }
+      // Node 20 can deadlock when a KeyObject made by generateKeyPairSync is exported while
+      // garbage collection finalizes that key's generation job (the job's destructor takes the
+      // mutex the export holds; reproduced here under GC pressure). So the job itself encodes
+      // the keys as JWK, and the private KeyObject is imported afresh from that JWK.
+      const pair = generateKeyPairSync('x25519', {
+        publicKeyEncoding: { format: 'jwk' },
+        privateKeyEncoding: { format: 'jwk' },
+      })
+      // @types/node 20 lacks the JWK overload; the runtime check below guards the cast.
+      const jwk = (pair as unknown as { privateKey: JsonWebKey }).privateKey
+      if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') {
+        throw new Error('node:crypto generated an X25519 JWK without "d" or "x"')
+      }
+      const privateKey = new Uint8Array(Buffer.from(jwk.d, 'base64url'))
+      const publicKey = new Uint8Array(Buffer.from(jwk.x, 'base64url'))
+      x25519Private.set(privateKey, createPrivateKey({ key: jwk, format: 'jwk' }))
+      return { privateKey, publicKey }
     },
     x25519PublicKey(privateKey) {
       return exportRaw(createPublicKey(x25519Private.get(privateKey)), 'x')

@@ -272,11 +272,16 @@ export class NoiseNN {
     this.#backend = opts.backend ?? defaultBackend()
     this.#ss = new SymmetricState(NOISE_PROTOCOL_NAME, this.#backend)
     this.#ss.mixHash(opts.prologue ?? EMPTY)
-    const e = opts.ephemeral ?? this.#backend.x25519Generate()
-    if (e.privateKey.length !== X25519_KEY_SIZE || e.publicKey.length !== X25519_KEY_SIZE) {
-      throw new RangeError(`ephemeral keys must be ${X25519_KEY_SIZE} bytes`)
+    const e = opts.ephemeral
+    if (e === undefined) {
+      // Not copied: the backend may have cached a key object for this very array.
+      this.#e = this.#backend.x25519Generate()
+    } else {
+      if (e.privateKey.length !== X25519_KEY_SIZE || e.publicKey.length !== X25519_KEY_SIZE) {
+        throw new RangeError(`ephemeral keys must be ${X25519_KEY_SIZE} bytes`)
+      }
+      this.#e = { privateKey: e.privateKey.slice(), publicKey: e.publicKey.slice() }
     }
-    this.#e = { privateKey: e.privateKey.slice(), publicKey: e.publicKey.slice() }
   }
 
   /** How many handshake messages this side has written or read: 0, 1 or 2 (complete). */
