@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { type BackendName, type CryptoBackend, availableBackends, getBackend } from './index.js'
+import {
+  availableBackends,
+  type BackendName,
+  type CryptoBackend,
+  getBackend,
+  hkdfBlake2b,
+} from './index.js'
 
 function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as T
@@ -289,5 +295,20 @@ describe.each(backends)('%s backend', (name) => {
       b.randomBytes(4),
     ]
     for (const o of outs) expect(Object.getPrototypeOf(o)).toBe(Uint8Array.prototype)
+  })
+})
+
+describe('hkdfBlake2b (Noise §4.3)', () => {
+  it.each(backends)('chains HMAC outputs as Noise defines (%s)', (name) => {
+    const b = getBackend(name)
+    const ck = new Uint8Array(64).fill(3)
+    const ikm = new Uint8Array(32).fill(4)
+    const [o1, o2, o3] = hkdfBlake2b(ck, ikm, 3, b)
+    const temp = b.hmacBlake2b(ck, ikm)
+    expect(o1).toEqual(b.hmacBlake2b(temp, Uint8Array.of(1)))
+    expect(o2).toEqual(b.hmacBlake2b(temp, Uint8Array.of(...o1!, 2)))
+    expect(o3).toEqual(b.hmacBlake2b(temp, Uint8Array.of(...o2!, 3)))
+    expect(hkdfBlake2b(ck, ikm, 2, b)).toEqual([o1, o2])
+    expect(() => hkdfBlake2b(ck, ikm, 4 as 2, b)).toThrow(RangeError)
   })
 })

@@ -15,6 +15,7 @@ export {
   type X25519KeyPair,
 } from './backend.js'
 export { BLAKE2XB_MAX_LENGTH, blake2xb } from './blake2x.js'
+export { hkdfBlake2b } from './hkdf.js'
 export {
   MAX_PURPOSE_LENGTH,
   PRESIG_SIZE,

@@ -20,6 +20,7 @@ import {
   AEAD_TAG_SIZE,
   type CryptoBackend,
   defaultBackend,
+  hkdfBlake2b,
   X25519_KEY_SIZE,
   type X25519KeyPair,
 } from '../../crypto/index.js'
@@ -212,14 +213,8 @@ function hkdf2(
   chainingKey: Uint8Array,
   ikm: Uint8Array,
 ): [Uint8Array, Uint8Array] {
-  const tempKey = backend.hmacBlake2b(chainingKey, ikm)
-  const out1 = backend.hmacBlake2b(tempKey, Uint8Array.of(1))
-  const in2 = new Uint8Array(out1.length + 1)
-  in2.set(out1)
-  in2[out1.length] = 2
-  const out2 = backend.hmacBlake2b(tempKey, in2)
-  tempKey.fill(0)
-  return [out1, out2]
+  const [out1, out2] = hkdfBlake2b(chainingKey, ikm, 2, backend)
+  return [out1!, out2!]
 }
 
 /** Options of a `NoiseNN` handshake. */
