@@ -5,9 +5,11 @@
 import { parseArgs } from 'node:util'
 import { type Result, machine, printTable } from './lib.js'
 import { benchMemswarm } from './memswarm.js'
+import { benchUdp } from './udp.js'
 
 const BENCHES: Record<string, { title: string; run: (seconds: number) => Promise<Result[]> }> = {
   memswarm: { title: 'memswarm', run: benchMemswarm },
+  udp: { title: 'udp stack vs raw node:dgram', run: benchUdp },
 }
 
 async function main(): Promise<void> {
