@@ -67,7 +67,20 @@ export async function serveOne<A extends Addr>(
     ask.fail(err)
     return
   }
+  if (!isPayload(res)) {
+    // A common mistake (returning nothing); answered as a handler error, never thrown here.
+    ask.fail(new TypeError('ask handler must return a Uint8Array or an array of them'))
+    return
+  }
   ask.respond(res)
+}
+
+/** True when `x` is a `Payload`: a Uint8Array or an array of them. */
+export function isPayload(x: unknown): x is Payload {
+  if (x instanceof Uint8Array) return true
+  if (!Array.isArray(x)) return false
+  for (const part of x) if (!(part instanceof Uint8Array)) return false
+  return true
 }
 
 /**

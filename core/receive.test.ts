@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Realm } from '../s/memswarm/index.js'
 import { composeAskSwarm, composeSecureAskSwarm, isAsker, isSecure } from './compose.js'
+import { pumpMessages } from './pump.js'
 import { discardTells, messages, serveAsks } from './receive.js'
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
@@ -128,5 +129,46 @@ describe('compose', () => {
     await composed.close()
     expect(a.closed).toBe(true)
     await plain.close()
+  })
+})
+
+describe('serveOne', () => {
+  it('a handler that returns something that is not a payload fails the ask instead of throwing', async () => {
+    const realm = new Realm()
+    const [a, b] = [realm.newSwarm(), realm.newSwarm()]
+    const served = b.serveAsk((() => undefined) as unknown as () => Uint8Array)
+    await expect(a.ask(b.addr, bytes('x'))).rejects.toMatchObject({
+      code: 'ERR_ASK',
+      reason: expect.stringContaining('must return'),
+    })
+    await expect(served).resolves.toBeUndefined()
+    await realm.close()
+  })
+})
+
+describe('pumpMessages', () => {
+  it('hands every message on and resolves when the inner swarm closes', async () => {
+    const realm = new Realm()
+    const [a, b] = [realm.newSwarm(), realm.newSwarm()]
+    const got: string[] = []
+    const loop = pumpMessages(b, (m) => got.push(text(m.payload)))
+    for (const m of ['1', '2', '3']) await a.tell(b.addr, bytes(m))
+    await new Promise((r) => setImmediate(r))
+    await b.close()
+    await expect(loop).resolves.toBeUndefined()
+    expect(got).toEqual(['1', '2', '3'])
+    await a.close()
+  })
+
+  it('resolves with the error when the callback throws', async () => {
+    const realm = new Realm()
+    const [a, b] = [realm.newSwarm(), realm.newSwarm()]
+    const boom = new Error('boom')
+    const loop = pumpMessages(b, () => {
+      throw boom
+    })
+    await a.tell(b.addr, bytes('x'))
+    await expect(loop).resolves.toBe(boom)
+    await realm.close()
   })
 })

@@ -106,6 +106,9 @@ export interface Secure<A extends Addr, Pub> {
   lookupPublicKey(addr: A, opts?: CallOptions): Promise<Pub>
 }
 
+/** The address type of a swarm type: `AddrOf<UDPSwarm>` is `UDPAddr`. */
+export type AddrOf<S> = S extends Swarm<infer A> ? A : never
+
 /** A Swarm that also asks. */
 export type AskSwarm<A extends Addr> = Swarm<A> & Asker<A>
 /** A Swarm with authenticated peers. */
