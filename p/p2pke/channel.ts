@@ -70,6 +70,7 @@ import {
   ClosedError,
   type Clock,
   HandshakeError,
+  type HasStats,
   MTUExceededError,
   type Payload,
   payloadConcat,
@@ -277,7 +278,7 @@ function nextTimestamp(wall: () => number): Tai64n {
 }
 
 /** A P2PKE channel with one peer. See the module documentation for its rules. */
-export class Channel {
+export class Channel implements HasStats {
   readonly #privateKey: PrivateKey
   readonly #sendFn: (message: Uint8Array) => void | Promise<void>
   readonly #allowKey: (key: PublicKey) => boolean

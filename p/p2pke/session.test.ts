@@ -34,7 +34,13 @@ import {
   tai64nFromUnixMs,
 } from './messages.js'
 import { CipherState, NoiseNN } from './noise.js'
-import { type DropReason, Session, type SessionOptions, type SessionOutput } from './session.js'
+import {
+  type DropReason,
+  Session,
+  type SessionOptions,
+  type SessionOutput,
+  verifyInitHello,
+} from './session.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const toHex = (b: Uint8Array | undefined): string | undefined =>
@@ -675,6 +681,24 @@ describe('Session: replay and expiry', () => {
     handshake(i2, r2)
     expect(r2.deliver(i2.send(utf8('16'), 0), 0)).toMatchObject({ type: 'data' })
     expectDrop(r2.deliver(i2.send(utf8('17'), 0), 0), 'replayed')
+  })
+})
+
+describe('verifyInitHello', () => {
+  it("checks go-p2p's InitHello without a session", () => {
+    const m = goBytes('InitHello')
+    const v = verifyInitHello(m)!
+    expect(toHex(v.key.data)).toBe(go.initiator.public_key_hex)
+    expect(v.timestamp).toEqual(decodeTai64n(hex(go.time.tai64n_hex)))
+    expect(toHex(v.id)).toBe(go.messages[0]!.session_id_blake2b256_hex)
+    // Every bit outside the (unsigned) ephemeral key matters.
+    for (let bit = 0; bit < m.length * 8; bit++) {
+      if (bit >= 4 * 8 && bit < 36 * 8) continue
+      expect(verifyInitHello(flip(m, bit)), `bit ${bit}`).toBeUndefined()
+    }
+    expect(verifyInitHello(goBytes('RespHello'))).toBeUndefined()
+    expect(verifyInitHello(new Uint8Array(3))).toBeUndefined()
+    expect(verifyInitHello('x' as never)).toBeUndefined()
   })
 })
 

@@ -373,26 +373,9 @@ export class Session {
     if (this.initiator) return drop('unexpected')
     if (this.#state !== 'awaiting-init-hello') return this.#repeat(0, message, 1)
 
-    let parsed: ReturnType<typeof parseInitHelloMessage>
-    try {
-      parsed = parseInitHelloMessage(message)
-    } catch {
-      return drop('malformed')
-    }
-    const { hello } = parsed
-    if (hello.version !== PROTOCOL_VERSION) return drop('bad-handshake')
-    let timestamp: Tai64n
-    let key: PublicKey
-    try {
-      timestamp = decodeTai64n(hello.timestampTai64n)
-      key = this.#parseKey(hello.keyX509)
-    } catch {
-      return drop('bad-handshake')
-    }
-    if (!this.#acceptKey(key)) return drop('key-rejected')
-    if (!this.#verify(key, PURPOSE_TIMESTAMP, hello.timestampTai64n, hello.sig)) {
-      return drop('bad-handshake')
-    }
+    const checked = inspectInitHello(message, this.#registry, this.#acceptKey)
+    if (!checked.ok) return drop(checked.reason)
+    const { key, timestamp } = checked
 
     const noise = new NoiseNN({
       initiator: false,
@@ -556,6 +539,67 @@ export class Session {
   #verify(key: PublicKey, purpose: string, message: Uint8Array, sig: Uint8Array): boolean {
     return this.#registry.verify(key, presig(purpose, message), sig)
   }
+}
+
+/** An InitHello whose encoding and signature check out (see `verifyInitHello`). */
+export interface VerifiedInitHello {
+  /** The initiator's long-lived public key. */
+  readonly key: PublicKey
+  /** The signed TAI64N timestamp. */
+  readonly timestamp: Tai64n
+  /** The session id the message would start (BLAKE2b-256 of the message). */
+  readonly id: Uint8Array
+}
+
+/**
+ * Checks an InitHello on its own, without any session: header, canonical encoding, version,
+ * timestamp, key, and the signature over the timestamp (purpose `p2pke/timestamp`). Returns
+ * undefined for anything that fails; never throws on the message's content. It does not run the
+ * key exchange (so a low-order ephemeral key is only refused later, by the session), and a valid
+ * result proves only that the key's owner made this InitHello at some time: it may be a replay.
+ *
+ * For a swarm that creates per-peer state only once an InitHello verifies. It costs a signature
+ * verification: rate-limit the calls (see `ratelimiter.ts`).
+ */
+export function verifyInitHello(
+  message: Uint8Array,
+  opts: { registry?: SigningRegistry; backend?: CryptoBackend } = {},
+): VerifiedInitHello | undefined {
+  const backend = opts.backend ?? defaultBackend()
+  const registry = opts.registry ?? defaultRegistry(backend)
+  const checked = inspectInitHello(message, registry, () => true)
+  if (!checked.ok) return undefined
+  return { key: checked.key, timestamp: checked.timestamp, id: sessionId(backend, message) }
+}
+
+/** Everything about an InitHello that needs no key exchange, cheapest checks first. */
+function inspectInitHello(
+  message: Uint8Array,
+  registry: SigningRegistry,
+  acceptKey: (key: PublicKey) => boolean,
+): { ok: true; key: PublicKey; timestamp: Tai64n } | { ok: false; reason: DropReason } {
+  if (!(message instanceof Uint8Array)) return { ok: false, reason: 'malformed' }
+  let hello: ReturnType<typeof parseInitHelloMessage>['hello']
+  try {
+    hello = parseInitHelloMessage(message).hello
+  } catch {
+    return { ok: false, reason: 'malformed' }
+  }
+  if (hello.version !== PROTOCOL_VERSION) return { ok: false, reason: 'bad-handshake' }
+  let timestamp: Tai64n
+  let key: PublicKey
+  try {
+    timestamp = decodeTai64n(hello.timestampTai64n)
+    key = parsePublicKey(hello.keyX509)
+    registry.checkPublicKey(key)
+  } catch {
+    return { ok: false, reason: 'bad-handshake' }
+  }
+  if (!acceptKey(key)) return { ok: false, reason: 'key-rejected' }
+  if (!registry.verify(key, presig(PURPOSE_TIMESTAMP, hello.timestampTai64n), hello.sig)) {
+    return { ok: false, reason: 'bad-handshake' }
+  }
+  return { ok: true, key, timestamp }
 }
 
 /** BLAKE2b-256 of an InitHello message (go-p2p's session id, `blake2b.Sum256`). */
