@@ -1,0 +1,7 @@
+export * from './channel.js'
+export * from './constants.js'
+export * from './messages.js'
+export * from './noise.js'
+export * from './ratelimiter.js'
+export * from './replay.js'
+export * from './session.js'
