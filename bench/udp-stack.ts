@@ -13,6 +13,9 @@ import { type Message, type Swarm, isClosedError } from '../core/index.js'
 import { newStringMux, newUint16Mux } from '../p/p2pmux/index.js'
 import { newFragSwarm } from '../s/fragswarm/index.js'
 import { type UDPAddr, UDPSwarm } from '../s/udpswarm/index.js'
+import { closeSocket } from '../s/udpswarm/socket.js'
+
+export { closeSocket }
 
 /** What carries the messages. */
 export type StackKind =
@@ -179,17 +182,6 @@ export function bindSocket(socket: dgram.Socket): Promise<void> {
       socket.off('error', reject)
       resolve()
     })
-  })
-}
-
-/** Closes a raw socket; resolves once it is closed (never rejects). */
-export function closeSocket(socket: dgram.Socket): Promise<void> {
-  return new Promise<void>((resolve) => {
-    try {
-      socket.close(() => resolve())
-    } catch {
-      resolve()
-    }
   })
 }
 

@@ -20,3 +20,4 @@ export {
   type UDPRelayStats,
 } from './udprelay.js'
 export { type RelayedSwarms, ViaRelay, relayedUDPSwarms } from './relayed.js'
+export { type WaitOptions, waitUntil } from './wait.js'

@@ -1,5 +1,7 @@
+import { waitUntil } from './wait.js'
 import dgram from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
+import { closeSocket } from '../s/udpswarm/socket.js'
 import { type UDPEndpoint, UDPRelay, type UDPRelayOptions, type UDPRelayStats } from './udprelay.js'
 
 /** A raw socket that records what it receives (the relay is tested below any swarm). */
@@ -31,10 +33,6 @@ async function relay(opts: UDPRelayOptions): Promise<UDPRelay> {
   return r
 }
 
-function closeSocket(s: dgram.Socket): Promise<void> {
-  return new Promise((resolve) => s.close(() => setImmediate(() => setImmediate(resolve))))
-}
-
 function send(from: Peer, to: UDPEndpoint, seq: number): Promise<void> {
   const buf = Buffer.alloc(16)
   buf.writeUInt32BE(seq, 0)
@@ -44,13 +42,6 @@ function send(from: Peer, to: UDPEndpoint, seq: number): Promise<void> {
 }
 
 /** Polls a condition (no fixed sleeps): resolves once it holds, fails after a long deadline. */
-async function until(cond: () => boolean, what: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
-    await new Promise((r) => setTimeout(r, 2))
-  }
-}
 
 /**
  * Sends seq numbers first..first+n-1 from `from` to `to` through `r`, in batches that the relay
@@ -64,12 +55,12 @@ async function pump(r: UDPRelay, from: Peer, to: UDPEndpoint, at: Peer, n: numbe
   for (let i = 0; i < n; i += 50) {
     const k = Math.min(50, n - i)
     await Promise.all(Array.from({ length: k }, (_, j) => send(from, to, first + i + j)))
-    await until(
+    await waitUntil(
       () => r.stats().received >= base + i + k,
       () => `relay to receive ${base + i + k}, has ${r.stats().received}`,
     )
   }
-  await until(
+  await waitUntil(
     () => r.stats().queued === 0 && at.got.length - atBase === r.stats().forwarded - fwdBase,
     () => `receiver to get ${r.stats().forwarded - fwdBase}, has ${at.got.length - atBase}`,
   )
@@ -128,7 +119,7 @@ describe('UDPRelay without impairments', () => {
     expect(c.got).toHaveLength(2)
     // B and C are not linked with each other: B's datagram to C's proxy is dropped
     await send(b, ac.proxyB, 99)
-    await until(
+    await waitUntil(
       () => r.stats().unknownSource === 1,
       () => 'the unlinked datagram',
     )
@@ -140,7 +131,7 @@ describe('UDPRelay without impairments', () => {
     const [a, b, stranger] = [await peer(), await peer(), await peer()]
     const { proxyB } = await r.link(a.addr, b.addr)
     await send(stranger, proxyB, 7)
-    await until(
+    await waitUntil(
       () => r.stats().unknownSource === 1,
       () => 'the stranger datagram',
     )
@@ -156,7 +147,7 @@ describe('UDPRelay without impairments', () => {
     const c2 = await peer()
     await send(c1, front, 1)
     await send(c2, front, 2)
-    await until(
+    await waitUntil(
       () => server.got.length === 2,
       () => 'two datagrams at the server',
     )
@@ -167,7 +158,7 @@ describe('UDPRelay without impairments', () => {
     await new Promise<void>((res) =>
       server.socket.send(Buffer.from([0, 0, 0, 9]), Number(port), ip, () => res()),
     )
-    await until(
+    await waitUntil(
       () => c1.got.length === 1,
       () => 'the answer at client 1',
     )
@@ -297,7 +288,7 @@ describe('UDPRelay schedule', () => {
     const b = await peer()
     const { proxyB } = await r.link(a.addr, b.addr)
     for (let i = 0; i < 15; i++) await send(a, proxyB, i)
-    await until(
+    await waitUntil(
       () => r.stats().received === 15,
       () => '15 datagrams at the relay',
     )

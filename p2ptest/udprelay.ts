@@ -36,6 +36,7 @@
 import dgram from 'node:dgram'
 import { isIP, SocketAddress } from 'node:net'
 import { type Clock, SeededRandom, systemClock } from '../core/index.js'
+import { closeSocket } from '../s/udpswarm/socket.js'
 
 /** A UDP endpoint: IP text and port (a udpswarm `UDPAddr` is one). */
 export interface UDPEndpoint {
@@ -530,19 +531,6 @@ function count(v: number, name: string, min: number): number {
   if (!Number.isInteger(v) || v < min)
     throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`)
   return v
-}
-
-/** Closes a socket and resolves once libuv has released its handle (never rejects). */
-function closeSocket(socket: dgram.Socket): Promise<void> {
-  return new Promise<void>((resolve) => {
-    // libuv forgets a closed handle in the close phase after the next check phase.
-    const done = () => setImmediate(() => setImmediate(resolve))
-    try {
-      socket.close(done)
-    } catch {
-      done()
-    }
-  })
 }
 
 function noop(): void {}

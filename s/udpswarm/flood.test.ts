@@ -25,7 +25,7 @@ import {
   isClosedError,
   payloadConcat,
 } from '../../core/index.js'
-import { ManualClock } from '../../p2ptest/index.js'
+import { ManualClock, waitUntil } from '../../p2ptest/index.js'
 import { newStringMux, stringCodec } from '../../p/p2pmux/index.js'
 import { encodeFragHeader, newFragSwarm } from '../fragswarm/index.js'
 import type { UDPAddr } from './addr.js'
@@ -48,20 +48,6 @@ const TIMEOUT_MS = 1000
  * Polls `cond` on the event loop, calling `onTurn` at every turn; fails after a generous
  * deadline.
  */
-async function until(
-  cond: () => boolean,
-  what: string,
-  onTurn: () => void = () => {},
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    onTurn()
-    if (cond()) return
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setImmediate(r))
-  }
-}
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   return payloadConcat(parts)
@@ -167,7 +153,8 @@ describe('udpswarm → fragswarm → string mux under a garbage flood', () => {
     let attackerSent = 0
     /** Datagrams B's fragswarm has not taken yet. */
     const outstanding = () => attackerSent + fragA.stats().fragmentsOut - fragB.stats().fragmentsIn
-    const settled = () => until(() => outstanding() === 0, 'B to take every datagram', check)
+    const settled = () =>
+      waitUntil(() => outstanding() === 0, 'B to take every datagram', { onTurn: check })
     const send = async (from: dgram.Socket, bytes: Uint8Array) => {
       await new Promise<void>((resolve, reject) =>
         from.send(bytes, portB, HOST, (err) => (err ? reject(err) : resolve())),
@@ -175,7 +162,7 @@ describe('udpswarm → fragswarm → string mux under a garbage flood', () => {
       attackerSent++
       check()
       if (outstanding() > WINDOW) {
-        await until(() => outstanding() <= WINDOW / 2, 'B to catch up', check)
+        await waitUntil(() => outstanding() <= WINDOW / 2, 'B to catch up', { onTurn: check })
       }
     }
 
@@ -190,10 +177,10 @@ describe('udpswarm → fragswarm → string mux under a garbage flood', () => {
           : new SeededRandom(n).bytes(size).fill(n & 0xff, 0, 1)
       expected.push(body)
       await chatA.tell(addrB, body)
-      await until(
+      await waitUntil(
         () => received.some((m) => bytesEq(m.payload, body)),
         `legitimate tell ${n} (${body.length} bytes)`,
-        check,
+        { onTurn: check },
       )
     }
     const bytesEq = (a: Uint8Array, b: Uint8Array) =>
@@ -258,7 +245,7 @@ describe('udpswarm → fragswarm → string mux under a garbage flood', () => {
         abandoned: 1,
         reassembled: 1,
       })
-      await until(() => muxB.stats().tellsMalformed >= 1, 'the mux to count 1003')
+      await waitUntil(() => muxB.stats().tellsMalformed >= 1, 'the mux to count 1003')
       expect(after.pending).toMatchObject({ messages: 0, bytes: 0 })
 
       // 2. Valid framing around bad mux headers, and tells for channels nobody opened.
@@ -292,11 +279,11 @@ describe('udpswarm → fragswarm → string mux under a garbage flood', () => {
         if (i % 20 === 0) await tellLegit(0)
       }
       await settled()
-      await until(
+      await waitUntil(
         () => muxB.stats().tellsMalformed - mux0.tellsMalformed >= 50 * badMux.length + 40,
         'the mux to count malformed headers',
       )
-      await until(
+      await waitUntil(
         () =>
           muxB.stats().tellsUnknownChannel - mux0.tellsUnknownChannel >= 50 * unknown.length + 40,
         'the mux to count unknown channels',

@@ -1,3 +1,4 @@
+import { waitUntil } from '../../p2ptest/index.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Message } from '../../core/index.js'
 import { UDPRelay } from '../../p2ptest/udprelay.js'
@@ -25,13 +26,6 @@ function recv(s: UDPSwarm): Promise<Message<UDPAddr>> {
 }
 
 /** Polls a condition (no fixed sleeps): resolves once it holds, fails after a long deadline. */
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 2))
-  }
-}
 
 describe('two UDPSwarms through a UDPRelay', () => {
   it('talk through proxy addresses, and replies to msg.src go back through the relay', async () => {
@@ -66,9 +60,12 @@ describe('two UDPSwarms through a UDPRelay', () => {
     const dst = a.parseAddr(`${proxyB.ip}:${proxyB.port}`)
     for (let i = 0; i < 200; i += 20) {
       await Promise.all(Array.from({ length: 20 }, (_, j) => a.tell(dst, Uint8Array.of(i + j))))
-      await until(() => relay.stats().received >= i + 20, `relay to receive ${i + 20}`)
+      await waitUntil(() => relay.stats().received >= i + 20, `relay to receive ${i + 20}`)
     }
-    await until(() => b.stats().received === relay.stats().forwarded, 'forwarded datagrams at b')
+    await waitUntil(
+      () => b.stats().received === relay.stats().forwarded,
+      'forwarded datagrams at b',
+    )
     const s = relay.stats()
     expect(s.dropped).toBeGreaterThan(0)
     expect(s.duplicated).toBeGreaterThan(0)

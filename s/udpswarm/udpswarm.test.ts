@@ -1,3 +1,4 @@
+import { waitUntil } from '../../p2ptest/index.js'
 import dgram from 'node:dgram'
 import { networkInterfaces } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -54,13 +55,6 @@ function recv(s: UDPSwarm, signal?: AbortSignal): Promise<Message<UDPAddr>> {
 }
 
 /** Polls a condition (no fixed sleeps): resolves as soon as it holds, fails after a long deadline. */
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 2))
-  }
-}
 
 function udpWraps(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length
@@ -190,7 +184,7 @@ for (const fam of families) {
         const b = await bind(`${fam.host}:0`, { inboxItems: 8 })
         const dst = b.localAddrs()[0]!
         for (let i = 0; i < 20; i++) await a.tell(dst, bytes(i))
-        await until(() => b.stats().received === 20, '20 datagrams at b')
+        await waitUntil(() => b.stats().received === 20, '20 datagrams at b')
         expect(b.stats().inbox).toMatchObject({ accepted: 8, droppedFull: 12, queued: 8 })
         for (let i = 0; i < 8; i++) expect((await recv(b)).payload).toEqual(bytes(i))
         expect(b.stats().inbox).toMatchObject({ handed: 8, queued: 0 })
@@ -201,7 +195,7 @@ for (const fam of families) {
         const b = await bind(`${fam.host}:0`, { inboxBytes: 450 })
         const dst = b.localAddrs()[0]!
         for (let i = 0; i < 10; i++) await a.tell(dst, new Uint8Array(100))
-        await until(() => b.stats().received === 10, '10 datagrams at b')
+        await waitUntil(() => b.stats().received === 10, '10 datagrams at b')
         expect(b.stats().inbox).toMatchObject({ accepted: 4, droppedFull: 6, queuedBytes: 400 })
       })
 
@@ -382,7 +376,7 @@ describe('UDPSwarm addresses and wildcard binds', () => {
     // an address-like object from elsewhere is accepted
     const b = await bind('127.0.0.1:0')
     await a.tell({ ip: '127.0.0.1', port: b.port } as unknown as UDPAddr, bytes(8))
-    await until(() => b.stats().received === 1, 'the datagram at b')
+    await waitUntil(() => b.stats().received === 1, 'the datagram at b')
     // a bad receive callback is refused before a message is taken
     const badFn = await rejection(b.receive(null as unknown as () => void))
     expect(badFn).toBeInstanceOf(TypeError)
@@ -442,7 +436,7 @@ describe('UDPSwarm close', () => {
     const a = await bind('127.0.0.1:0')
     const b = await bind('127.0.0.1:0')
     for (let i = 0; i < 3; i++) await a.tell(b.localAddrs()[0]!, bytes(i))
-    await until(() => b.stats().received === 3, '3 datagrams')
+    await waitUntil(() => b.stats().received === 3, '3 datagrams')
     await b.close()
     expect(b.stats().inbox).toMatchObject({ droppedClosed: 3, queued: 0 })
   })

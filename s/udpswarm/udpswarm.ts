@@ -12,6 +12,7 @@
  */
 import dgram from 'node:dgram'
 import { readFileSync } from 'node:fs'
+import { closeSocket } from './socket.js'
 import type {
   CallOptions,
   HasStats,
@@ -571,22 +572,6 @@ function listen(
     } catch (err) {
       cleanup()
       reject(bindError(err, host.ip, port))
-    }
-  })
-}
-
-/** Closes a socket and resolves once its handle is gone (never rejects). */
-function closeSocket(socket: dgram.Socket): Promise<void> {
-  return new Promise<void>((resolve) => {
-    // The fd (and the port) is released inside close(). libuv forgets the handle in the close
-    // phase of a loop iteration, which follows its check phase: the first setImmediate runs in
-    // a check phase after close() was called, so by the second one the handle is gone and
-    // process.getActiveResourcesInfo() no longer lists its UDPWrap.
-    const done = () => setImmediate(() => setImmediate(resolve))
-    try {
-      socket.close(done)
-    } catch {
-      done()
     }
   })
 }
