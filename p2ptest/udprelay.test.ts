@@ -277,6 +277,7 @@ describe('UDPRelay schedule', () => {
     expect([...jittery.seqs].sort((x, y) => x - y)).toEqual(
       Array.from({ length: 200 }, (_, i) => i),
     )
+    expect(inversions(jittery.seqs)).toBeGreaterThan(0)
   })
 
   it('bounds the queue, counts the overflow, and close frees every socket and timer', async () => {
