@@ -30,12 +30,15 @@
  * Retransmission. While `next` is waiting for an answer, its handshake message (the same bytes
  * each time) is sent again after `HANDSHAKE_BACKOFF_MS` (250 ms), doubling up to
  * `HANDSHAKE_BACKOFF_MAX_MS` (5 s); the backoff restarts at 250 ms whenever the handshake moves
- * a step. A handshake attempt not complete after `HANDSHAKE_ATTEMPT_MS` (10 s) is replaced by a
- * fresh one (new ephemeral key, new timestamp), which recovers from a peer that lost its state
- * half-way; a responder's attempt is dropped instead (the peer retries). After
- * `HANDSHAKE_TIMEOUT_MS` (90 s) without any success the channel gives up: waiting sends and
- * `waitReady` calls reject with `HandshakeError`, and nothing more is sent until the next
- * `send`/`waitReady`.
+ * a step. An unanswered InitHello is sent again as the same bytes until the channel gives up: a
+ * fresh InitHello would not help (a peer that lost our first one accepts the copy), and a
+ * go-p2p responder holding a session for the first one answers any other InitHello with that
+ * session's RespHello. Once our InitDone has gone unanswered for `HANDSHAKE_ATTEMPT_MS` (10 s)
+ * since the attempt began, the attempt is replaced by a fresh one (new ephemeral key, new
+ * timestamp): the responder most likely lost its state half-way. A responder attempt waits for
+ * its InitDone (or a newer InitHello) until the give-up. After `HANDSHAKE_TIMEOUT_MS` (90 s)
+ * without any success the channel gives up: waiting sends and `waitReady` calls reject with
+ * `HandshakeError`, and nothing more is sent until the next `send`/`waitReady`.
  *
  * InitHello rules (a new InitHello is one that is not a retransmission of a session we hold):
  * - Its TAI64N timestamp must be later than that of every InitHello from this peer whose
@@ -47,13 +50,14 @@
  *   retransmits, must still get through. Timestamps are never compared with our own clock, so
  *   peers with skewed clocks work. Timestamps this channel writes strictly increase (per
  *   wall-clock function), even within one millisecond.
- * - Simultaneous initiation: when `next` is our own InitHello still unanswered (no RespHello
- *   yet), the two InitHellos are compared by BLAKE2b-256 of the whole message (header
- *   included), bytewise as unsigned big-endian numbers: the lower one wins. If ours is lower, the
- *   peer's is ignored and we answer with our InitHello; if theirs is lower, ours is abandoned
- *   and we respond to theirs. Both sides reach the same verdict, so they converge on one session
- *   (go-p2p's rule). Otherwise a new InitHello that verifies replaces `next` (the peer has moved
- *   on: it restarted, or gave up on the old attempt).
+ * - Simultaneous initiation: when `next` is our own handshake attempt (InitHello unanswered, or
+ *   InitDone unconfirmed), the two InitHellos are compared by BLAKE2b-256 of the whole message
+ *   (header included), bytewise as unsigned big-endian numbers: the lower one wins. If ours is
+ *   lower, the peer's is verified (so its timestamp counts as seen) and otherwise ignored, and
+ *   we resend our current handshake message; if theirs is lower, ours is abandoned and we
+ *   respond to theirs. Both sides reach the same verdict, so they converge on one session
+ *   (go-p2p's rule). When `next` is a responder attempt, a new InitHello that verifies (its
+ *   timestamp is newer) replaces it: the peer has moved on (restarted, or started over).
  * - Key pinning: the first session to become ready fixes the channel's remote key
  *   (`allowKey` decides on that first key); every later handshake must present the same key,
  *   checked before any answer is signed. A handshake with another key is dropped.
@@ -61,6 +65,17 @@
  * Sends. `send()` encrypts at once when the current session is usable, else queues the message
  * (bounded: `maxQueuedMessages`, `maxQueuedBytes`; when full `send` rejects with `BusyError`)
  * and starts a handshake; queued messages go out in order as soon as a session is ready.
+ *
+ * Working around go-p2p (see interop/README.md):
+ * - An initiator sends a keepalive as soon as its session is ready (unless queued data goes
+ *   out): a go-p2p responder answers any new InitHello with an old session's RespDone until
+ *   that session has carried data.
+ * - A session completed as responder is "unconfirmed" until the initiator sends on it: a go-p2p
+ *   initiator that gets data before RespDone never makes the session current. Meanwhile sends
+ *   use the previous session while it is usable, else go out on the new one behind a copy of
+ *   RespDone (the first 3 times).
+ * - Our InitHello timestamps are also kept later than every InitHello timestamp of the peer:
+ *   go-p2p compares our InitHello with its own InitHello time when it initiated last.
  *
  * Network input never throws: anything unusable is dropped and counted in `stats()`.
  */
@@ -112,7 +127,13 @@ import {
   type Tai64n,
   tai64nFromUnixMs,
 } from './messages.js'
-import { type DropReason, Session, type SessionState, sessionId } from './session.js'
+import {
+  type DropReason,
+  Session,
+  type SessionState,
+  sessionId,
+  verifyInitHello,
+} from './session.js'
 
 /** Options of a `Channel`. */
 export interface ChannelOptions {
@@ -265,6 +286,9 @@ const DROP_PRIORITY: readonly DropReason[] = [
   'unexpected',
 ]
 
+// Copies of RespDone sent in front of data on an unconfirmed session (see Channel#sendData).
+const RESP_DONE_REPEATS = 3
+
 // The last timestamp written per wall-clock function, so that InitHellos from this process
 // strictly increase even when channels are re-created within one millisecond.
 const lastTimestamps = new WeakMap<() => number, Tai64n>()
@@ -304,6 +328,11 @@ export class Channel implements HasStats {
   #next: Session | undefined
   #remoteKey: PublicKey | undefined
   #lastRemoteTimestamp: Tai64n | undefined
+  #lastLocalTimestamp: Tai64n | undefined
+  // A current session we completed as responder is unconfirmed until the initiator sends on it
+  // (see #sendData); the count of RespDone repeats sent in front of data meanwhile.
+  #currentConfirmed = false
+  #respDoneRepeats = 0
   #lastReceived = Number.NEGATIVE_INFINITY
   #lastSent = Number.NEGATIVE_INFINITY
   // When the channel started trying to complete a handshake (for the give-up), if it is.
@@ -602,11 +631,26 @@ export class Channel implements HasStats {
       this.#dropped.staleTimestamp++
       return
     }
-    if (next?.initiator && next.state === 'init-hello-sent' && bytesCompare(next.id!, id) < 0) {
-      // Simultaneous initiation and ours wins: the peer will answer ours.
+    if (next?.initiator && bytesCompare(next.id!, id) < 0) {
+      // Simultaneous initiation and ours wins: the peer will answer ours. While our InitHello
+      // is unanswered, the peer gets it (we resend it now) and will abandon its own, so its
+      // timestamp counts as seen: a delayed copy arriving after our session completed is then
+      // refused as stale instead of starting a handshake the peer has abandoned. Once we sent
+      // InitDone, the peer may be a restarted one that cannot use our answer and keeps its
+      // InitHello; its timestamp is then not recorded, so that it wins after our next attempt.
+      const v = verifyInitHello(message, { registry: this.#registry, backend: this.#backend })
+      if (v === undefined) {
+        this.#dropped.badHandshake++
+        return
+      }
+      if (!this.#acceptKey(v.key)) {
+        this.#dropped.keyRejected++
+        return
+      }
+      if (next.state === 'init-hello-sent') this.#lastRemoteTimestamp = timestamp
       this.#dropped.tieBreak++
-      const hello = next.handshakeMessage()
-      if (hello !== undefined) out.push(hello)
+      const ours = next.handshakeMessage()
+      if (ours !== undefined) out.push(ours)
       return
     }
     const s = this.#newSession(false, now)
@@ -642,6 +686,7 @@ export class Channel implements HasStats {
       }
       this.#lastReceived = now
       if (o.becameReady) this.#onReady(s, now, out)
+      if (s === this.#current) this.#currentConfirmed = true
       if (o.plaintext.length === 0) this.#stats.keepalivesReceived++
       else this.#stats.messagesDelivered++
       this.#maybeKeepalive(now, out)
@@ -669,6 +714,8 @@ export class Channel implements HasStats {
     this.#previous = this.#current
     this.#current = s
     this.#next = undefined
+    this.#currentConfirmed = s.initiator
+    this.#respDoneRepeats = 0
     this.#lastReceived = now
     this.#tryingSince = undefined
     this.#stopTimer()
@@ -689,6 +736,12 @@ export class Channel implements HasStats {
         q.reject(new HandshakeError('p2pke: session expired before the message could be sent'))
       }
     }
+    // An initiator confirms the new session to the responder at once. (A go-p2p responder also
+    // needs data on a session before it stops answering new InitHellos with that session's
+    // RespDone.)
+    if (s.initiator && queued.length === 0 && s.canSend(now)) {
+      this.#sendData(new Uint8Array(0), now, out)
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -699,8 +752,25 @@ export class Channel implements HasStats {
     return c?.canSend(now) === true && now - this.#lastReceived < this.#t.keepAliveTimeout
   }
 
+  /**
+   * Seals on the current session. A session we completed as responder stays unconfirmed until
+   * the initiator sends on it: a go-p2p initiator that receives data on a new session before its
+   * RespDone never makes that session current (its sends then hang until the session expires).
+   * Meanwhile we keep sending on the previous session while it is usable (the initiator still
+   * has it), or else put a copy of RespDone in front of the first few messages.
+   */
   #sendData(plaintext: Uint8Array, now: number, out: Uint8Array[]): void {
-    out.push(this.#current!.send(plaintext, now))
+    let s = this.#current!
+    if (!this.#currentConfirmed) {
+      if (this.#previous?.canSend(now)) {
+        s = this.#previous
+      } else if (this.#respDoneRepeats < RESP_DONE_REPEATS) {
+        const respDone = s.respDoneMessage()
+        if (respDone !== undefined) out.push(respDone)
+        this.#respDoneRepeats++
+      }
+    }
+    out.push(s.send(plaintext, now))
     if (plaintext.length === 0) this.#stats.keepalivesSent++
     else this.#stats.messagesSent++
   }
@@ -747,12 +817,30 @@ export class Channel implements HasStats {
       registry: this.#registry,
       backend: this.#backend,
       rejectAfterTimeMs: this.#t.rejectAfter,
-      timestamp: initiator ? nextTimestamp(this.#wall) : undefined,
-      acceptKey: (key) =>
-        this.#remoteKey !== undefined
-          ? publicKeyEqual(key, this.#remoteKey)
-          : this.#allowKey(key) === true,
+      timestamp: initiator ? this.#nextTimestamp() : undefined,
+      acceptKey: (key) => this.#acceptKey(key),
     })
+  }
+
+  #acceptKey(key: PublicKey): boolean {
+    return this.#remoteKey !== undefined
+      ? publicKeyEqual(key, this.#remoteKey)
+      : this.#allowKey(key) === true
+  }
+
+  /**
+   * The timestamp of our next InitHello: the wall clock, strictly after every timestamp this
+   * channel wrote and every InitHello timestamp the peer sent. The latter matters for go-p2p,
+   * which compares our InitHello with its own InitHello time when it initiated the last
+   * session; keeping it per channel means a peer can only move its own channel's clock.
+   */
+  #nextTimestamp(): Tai64n {
+    let t = nextTimestamp(this.#wall)
+    for (const floor of [this.#lastLocalTimestamp, this.#lastRemoteTimestamp]) {
+      if (floor !== undefined && compareTai64n(t, floor) <= 0) t = nextTai64n(floor)
+    }
+    this.#lastLocalTimestamp = t
+    return t
   }
 
   #restartBackoff(): void {
@@ -785,14 +873,11 @@ export class Channel implements HasStats {
       this.#giveUp()
       return
     }
-    if (now - next.createdAt >= this.#t.attempt) {
+    if (next.state === 'init-done-sent' && now - next.createdAt >= this.#t.attempt) {
+      // Our InitDone went unanswered for long: the responder most likely lost its state.
       this.#stats.sessionsSuperseded++
       this.#next = undefined
-      if (next.initiator || this.#queue.length > 0 || this.#waiters.size > 0) {
-        this.#startAttempt(now, out)
-      } else {
-        this.#tryingSince = undefined
-      }
+      this.#startAttempt(now, out)
       this.#flush(out)
       return
     }

@@ -76,8 +76,9 @@ export const HANDSHAKE_BACKOFF_MS = 250
  */
 export const HANDSHAKE_BACKOFF_MAX_MS = 5_000
 /**
- * A handshake attempt not complete after this long is replaced by a fresh one (a new ephemeral
- * key and timestamp), which recovers from a peer that lost its state half-way through.
+ * An attempt of ours this old whose InitDone is still unanswered is replaced by a fresh one (a
+ * new ephemeral key and timestamp): the responder most likely lost its state half-way. An
+ * unanswered InitHello is never replaced, only resent (see `Channel`).
  */
 export const HANDSHAKE_ATTEMPT_MS = 10_000
 /**

@@ -313,6 +313,11 @@ export class Session {
     }
   }
 
+  /** The RespDone this responder sent, once ready (to send again); a fresh copy. */
+  respDoneMessage(): Uint8Array | undefined {
+    return this.initiator ? undefined : this.#msgs[3]?.slice()
+  }
+
   /** True from `expiresAt` on, and once the last counter has been sent. */
   isExpired(now: number): boolean {
     return now >= this.expiresAt || this.#nextNonce >= this.messageLimit
