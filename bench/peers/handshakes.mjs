@@ -54,20 +54,37 @@ async function secretStreamMem() {
 async function secretStreamTcp() {
   const kpA = SecretStream.keyPair()
   const kpB = SecretStream.keyPair()
-  const responders = []
+  // Responders keyed by the client's port, so parallel loops each get their own peer.
+  const waiting = new Map()
+  const arrived = new Map()
   const server = net.createServer({ noDelay: true }, (sock) => {
     const b = new SecretStream(false, sock, { keyPair: kpB })
     b.on('error', () => {})
-    responders.shift()?.(b)
+    const w = waiting.get(sock.remotePort)
+    if (w) {
+      waiting.delete(sock.remotePort)
+      w(b)
+    } else arrived.set(sock.remotePort, b)
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address()
+  const responder = (clientPort) => {
+    const b = arrived.get(clientPort)
+    if (b) {
+      arrived.delete(clientPort)
+      return b
+    }
+    return new Promise((resolve) => waiting.set(clientPort, resolve))
+  }
   const op = async () => {
-    const accepted = new Promise((resolve) => responders.push(resolve))
     const sock = net.connect({ port, host: '127.0.0.1', noDelay: true })
     const a = new SecretStream(true, sock, { keyPair: kpA })
     a.on('error', () => {})
-    const b = await accepted
+    await new Promise((resolve, reject) => {
+      sock.once('connect', resolve)
+      sock.once('error', reject)
+    })
+    const b = await responder(sock.localPort)
     const [okA, okB] = await Promise.all([a.opened, b.opened])
     if (!okA || !okB) throw new Error('secret-stream handshake failed')
     a.destroy()

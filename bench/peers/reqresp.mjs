@@ -59,8 +59,9 @@ const LIMITS = { maxInboundStreams: 4096, maxOutboundStreams: 4096 }
 
 /**
  * Drives a pipelined FIFO echo: `send(frame)` hands one request to the library; the caller
- * calls the returned `onResponse()` once per response, in order. Keeps `inflight` outstanding
- * for the warm-up plus `seconds`, then waits for the outstanding ones.
+ * calls the returned `onResponse()` once per response, in order, and `fail(err)` if the stream
+ * breaks. Keeps `inflight` outstanding for the warm-up plus `seconds`, then waits for the
+ * outstanding ones.
  */
 function pipelineDriver(send, payload, inflight, seconds) {
   const warmMs = Math.min(300, seconds * 200)
@@ -72,7 +73,11 @@ function pipelineDriver(send, payload, inflight, seconds) {
   let ops = 0
   const lat = []
   let finish
-  const done = new Promise((resolve) => (finish = resolve))
+  let fail
+  const done = new Promise((resolve, reject) => {
+    finish = resolve
+    fail = reject
+  })
   const sendOne = () => {
     sentAt.push(performance.now())
     outstanding++
@@ -96,6 +101,8 @@ function pipelineDriver(send, payload, inflight, seconds) {
   }
   return {
     onResponse,
+    fail,
+    finished: () => outstanding === 0 && performance.now() >= end,
     run: () => {
       for (let i = 0; i < inflight; i++) sendOne()
       return done
@@ -175,7 +182,9 @@ async function libp2pPipelined(pair, payload, inflight, seconds) {
       if (frame.byteLength !== payload.byteLength) throw new Error('short echo')
       driver.onResponse()
     }
+    if (!driver.finished()) throw new Error('echo stream ended early')
   })()
+  reading.catch((err) => driver.fail(err))
   const r = await driver.run()
   out.end()
   await sinkDone
@@ -216,8 +225,11 @@ async function secretStreamPipelined(port, payload, inflight, seconds) {
   const s = await secretStreamConnect(port, SecretStream.keyPair())
   const driver = pipelineDriver((p) => s.write(p), payload, inflight, seconds)
   s.on('data', (d) => {
-    if (d.byteLength !== payload.byteLength) throw new Error('short echo')
-    driver.onResponse()
+    if (d.byteLength !== payload.byteLength) driver.fail(new Error('short echo'))
+    else driver.onResponse()
+  })
+  s.on('close', () => {
+    if (!driver.finished()) driver.fail(new Error('secret-stream closed early'))
   })
   const r = await driver.run()
   s.destroy()
