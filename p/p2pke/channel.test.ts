@@ -18,7 +18,14 @@ import {
   REJECT_AFTER_TIME_MS,
   REKEY_AFTER_TIME_MS,
 } from './constants.js'
-import { isInitHello, messageCounter } from './messages.js'
+import {
+  compareTai64n,
+  decodeTai64n,
+  isInitHello,
+  messageCounter,
+  parseInitHelloMessage,
+  tai64nToUnixNanos,
+} from './messages.js'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const text = (b: Uint8Array): string => new TextDecoder().decode(b)
@@ -281,6 +288,46 @@ describe('Channel: basics', () => {
     pass('b')
     expect(link.received.a).toEqual(['on the old one', 'on the new one'])
     expect(link.received.b).toEqual(['first', 'second'])
+  })
+
+  it('works wired synchronously (send calls the peer at once, as go-p2p tests do)', async () => {
+    const got: Record<Side, string[]> = { a: [], b: [] }
+    const ends = {} as Record<Side, Channel>
+    for (const side of ['a', 'b'] as const) {
+      ends[side] = new Channel({
+        privateKey: key(side === 'a' ? 1 : 2),
+        clock: new ManualClock(),
+        send: (m) => {
+          const d = ends[other(side)].deliver(m)
+          if (d !== undefined) got[other(side)].push(text(d))
+        },
+      })
+    }
+    await ends.a.send(utf8('x'))
+    await ends.b.send(utf8('y'))
+    await Promise.all([ends.a.send(utf8('x2')), ends.b.send(utf8('y2'))])
+    expect(got).toEqual({ a: ['y', 'y2'], b: ['x', 'x2'] })
+    expect(ends.a.stats().handshakesCompleted).toBe(1)
+  })
+
+  it('writes InitHello timestamps later than any the peer sent, whatever its own clock says', async () => {
+    // a's wall clock is an hour behind b's; b initiates first, then a (after b restarts).
+    const link = new Link({}, { a: -3_600_000 })
+    const p = link.send('b', 'from b')
+    link.run(10)
+    await p
+    link.restart('b')
+    link.run(KEEP_ALIVE_TIMEOUT_MS + 1) // a's session with the old b is dead: a initiates
+    const q = link.send('a', 'from a')
+    link.run(10)
+    await q
+    const stamp = (m: Uint8Array) => decodeTai64n(parseInitHelloMessage(m).hello.timestampTai64n)
+    const bHello = link.sent.b.find((s) => isInitHello(s.bytes))!.bytes
+    const aHello = link.sent.a.find((s) => isInitHello(s.bytes))!.bytes
+    expect(compareTai64n(stamp(aHello), stamp(bHello))).toBeGreaterThan(0)
+    // Its own clock would have said an hour earlier.
+    expect(tai64nToUnixNanos(stamp(aHello)) / 1_000_000n).toBeGreaterThanOrEqual(BigInt(BASE_WALL))
+    expect(link.received).toEqual({ a: ['from b'], b: ['from a'] })
   })
 
   it('checks its options', () => {
