@@ -88,6 +88,36 @@ describe('FragSwarm', () => {
     }
   })
 
+  it('cuts a multi-part iovec into views of the caller buffers, copying nothing', async () => {
+    const realm = new Realm({ mtu: 100 })
+    const inner = realm.newSwarm()
+    const given: (readonly Uint8Array[])[] = []
+    const tell = inner.tell.bind(inner)
+    inner.tell = (dst, data, opts) => {
+      given.push(data as readonly Uint8Array[])
+      return tell(dst, data, opts)
+    }
+    const a = new FragSwarm(inner, { mtu: 1000 })
+    const b = new FragSwarm(realm.newSwarm(), { mtu: 1000 })
+    try {
+      // A header part in front, as a mux over fragswarm sends: the common multi-part case.
+      const header = Uint8Array.of(4, 0x63, 0x68, 0x61, 0x74)
+      const body = bytes(400, 5)
+      const got = receiveOnce(b)
+      await a.tell(b.localAddrs()[0]!, [header, body])
+      expect((await got).payload).toEqual(Uint8Array.from([...header, ...body]))
+      expect(given).toHaveLength(5)
+      for (const [, ...chunks] of given) {
+        for (const c of chunks)
+          expect(c.buffer === header.buffer || c.buffer === body.buffer).toBe(true)
+      }
+      // The first part spans both buffers.
+      expect(given[0]!.slice(1).map((c) => c.length)).toEqual([5, 86])
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
   it('rejects payloads over the mtu and mtus that need more than 255 parts', async () => {
     const realm = new Realm({ mtu: 100 })
     const inner = realm.newSwarm()
@@ -246,14 +276,29 @@ describe('FragSwarm', () => {
     expect(isClosedError(await a.receive(() => {}).catch((e) => e))).toBe(true)
   })
 
-  it('closes its inbox when the inner swarm is closed underneath it', async () => {
-    const realm = new Realm()
+  it('closes itself when the inner swarm is closed underneath it: calls, timer and state', async () => {
+    const clock = new ManualClock()
+    const realm = new Realm({ mtu: 50 })
+    const raw = realm.newSwarm()
     const inner = realm.newSwarm()
-    const a = new FragSwarm(inner)
-    const pending = a.receive(() => {})
-    await inner.close()
-    expect(isClosedError(await pending.catch((e) => e))).toBe(true)
-    await a.close()
+    const a = new FragSwarm(inner, { mtu: 1000, clock })
+    try {
+      // Half a message: reassembly state and an expiry timer are held.
+      const [first] = fragment(3, bytes(100), 41)
+      await raw.tell(inner.addr, first!)
+      await waitFor(() => a.stats().pending.messages === 1)
+      expect(clock.pending).toBe(1)
+      const pending = a.receive(() => {})
+      await inner.close()
+      expect(isClosedError(await pending.catch((e) => e))).toBe(true)
+      // The whole swarm closes, not only its inbox: timer cancelled, state freed.
+      await waitFor(() => clock.pending === 0)
+      await waitFor(() => a.stats().pending.messages === 0)
+      expect(isClosedError(await a.receive(() => {}).catch((e) => e))).toBe(true)
+      expect(isClosedError(await a.tell(raw.addr, Uint8Array.of(1)).catch((e) => e))).toBe(true)
+    } finally {
+      await Promise.all([raw.close(), a.close()])
+    }
   })
 })
 

@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto'
 import {
   type Addr,
+  type AddrOf,
   type CallOptions,
   type Clock,
   CloseOnce,
@@ -20,17 +21,22 @@ import {
   type Swarm,
   checkCall,
   hasStats,
-  isClosedError,
   isSecure,
   newMessageInbox,
-  payloadConcat,
   payloadSize,
   prepend,
+  pumpMessages,
   receiveOne,
   systemClock,
 } from '../../core/index.js'
 import { type ReassemblyCounters, Reassembler, type ReassemblyUsage } from './reassembly.js'
-import { MAX_HEADER_SIZE, MAX_MSG_ID, MAX_PARTS, encodeFragHeader, fragment } from './wire.js'
+import {
+  MAX_HEADER_SIZE,
+  MAX_MSG_ID,
+  MAX_PARTS,
+  encodeFragHeader,
+  fragmentPayload,
+} from './wire.js'
 
 /** Default mtu when none is given (capped by what 255 parts of the inner mtu can carry). */
 export const DEFAULT_FRAG_MTU = 65536
@@ -114,7 +120,8 @@ export interface FragSwarmStats extends Stats {
  *   swarm delivers it.
  * - It is a Swarm only: the inner swarm's asks are not exposed (use askswarm over it for
  *   large reliable requests). `newFragSwarm` passes `Secure` through.
- * - Owns the inner swarm: `close()` closes it.
+ * - Owns the inner swarm: `close()` closes it. If the inner swarm closes underneath (or its
+ *   receive fails), this swarm closes itself: pending and later calls reject with `ClosedError`.
  */
 export class FragSwarm<A extends Addr> implements Swarm<A>, HasStats {
   readonly #inner: Swarm<A>
@@ -178,7 +185,11 @@ export class FragSwarm<A extends Addr> implements Swarm<A>, HasStats {
       throw new RangeError(`initialMsgId must be an integer in [0, ${MAX_MSG_ID}], got ${first}`)
     }
     this.#nextId = first
-    this.#loop = this.#pump()
+    this.#loop = pumpMessages(inner, this.#onPart).then((err) => {
+      if (err !== undefined) this.#log('inner receive failed', { err })
+      // Nothing more will arrive: close the whole swarm (not awaited: close awaits this loop).
+      void this.close()
+    })
   }
 
   /** Splits `data` into parts and tells them to `dst` in order. See the class comment. */
@@ -202,7 +213,9 @@ export class FragSwarm<A extends Addr> implements Swarm<A>, HasStats {
       )
       return
     }
-    for (const part of fragment(msgId, payloadConcat(data), partSize)) {
+    // The parts are views into the caller's buffers (nothing is copied): the caller keeps them
+    // unchanged until this resolves.
+    for (const part of fragmentPayload(msgId, data, partSize)) {
       checkCall(this.#closer, opts)
       this.#fragmentsOut++
       await this.#inner.tell(dst, part, opts)
@@ -266,6 +279,7 @@ export class FragSwarm<A extends Addr> implements Swarm<A>, HasStats {
       try {
         await this.#inner.close()
       } finally {
+        // The loop ends once the inner swarm is closed.
         await this.#loop
         this.#reassembler.clear()
       }
@@ -286,29 +300,14 @@ export class FragSwarm<A extends Addr> implements Swarm<A>, HasStats {
     return id
   }
 
-  async #pump(): Promise<void> {
-    const signal = this.#closer.signal
-    while (!signal.aborted) {
-      try {
-        await this.#inner.receive((m) => this.#onPart(m), { signal })
-      } catch (err) {
-        if (signal.aborted) return
-        // The inner swarm closed under us, or failed: nothing more will arrive.
-        if (!isClosedError(err)) this.#log('inner receive failed', { err })
-        this.#inbox.close(
-          isClosedError(err) ? err : new ClosedError('inner swarm failed', { cause: err }),
-        )
-        return
-      }
-    }
-  }
-
-  #onPart(m: Message<A>): void {
+  readonly #onPart = (m: Message<A>): void => {
     this.#fragmentsIn++
-    const res = this.#reassembler.accept(m.src.toString(), m.payload, this.#clock.now())
+    // The source's text is read only for parts of multi-part messages.
+    const res = this.#reassembler.accept(m.src, m.payload, this.#clock.now())
     if (res.kind === 'message') {
       this.#messagesIn++
       this.#inbox.put({ src: m.src, dst: m.dst, payload: res.payload })
+      if (res.parts === 1) return
     }
     this.#armTimer()
   }
@@ -331,9 +330,6 @@ export class FragSwarm<A extends Addr> implements Swarm<A>, HasStats {
     )
   }
 }
-
-/** The address type of a swarm type. */
-export type AddrOf<S> = S extends Swarm<infer A> ? A : never
 
 /** A FragSwarm over `S`: a `SecureFragSwarm` when `S` is `Secure`. */
 export type FragSwarmOf<S extends Swarm<Addr>> =

@@ -5,7 +5,8 @@ export {
   SecureFragSwarm,
   newFragSwarm,
 } from './fragswarm.js'
-export type { AddrOf, FragSwarmOf, FragSwarmOptions, FragSwarmStats } from './fragswarm.js'
+export type { FragSwarmOf, FragSwarmOptions, FragSwarmStats } from './fragswarm.js'
+export type { AddrOf } from '../../core/index.js'
 export { Reassembler } from './reassembly.js'
 export type {
   AcceptResult,
@@ -20,6 +21,7 @@ export {
   MAX_PARTS,
   encodeFragHeader,
   fragment,
+  fragmentPayload,
   parseFragPart,
 } from './wire.js'
 export type { FragHeader, FragPart } from './wire.js'

@@ -104,9 +104,10 @@ export interface ReassemblyCounters {
   tombstonesEvicted: number
 }
 
+/** A pending (incomplete) multi-part message. */
 interface Pending {
-  readonly key: string
-  readonly src: string
+  readonly source: Source
+  readonly msgId: number
   readonly count: number
   /** Length of every part but the last; 0 while unknown. */
   partLen: number
@@ -118,10 +119,26 @@ interface Pending {
   readonly deadline: number
 }
 
-interface SourceUsage {
-  messages: number
+/** A remembered id of a completed or poisoned message. */
+interface Tombstone {
+  readonly source: Source
+  readonly msgId: number
+  readonly deadline: number
+}
+
+/**
+ * Everything held for one source: its pending messages and tombstones by msgId. It exists
+ * while it holds either, so the number of sources is bounded by the other budgets.
+ */
+interface Source {
+  readonly key: string
+  readonly pending: Map<number, Pending>
+  readonly tombs: Map<number, Tombstone>
   bytes: number
 }
+
+/** The text of a source address, or the address itself (`toString()` is then called once, and only when needed). */
+export type SourceKey = string | { toString(): string }
 
 const LIMIT_NAMES = [
   'maxMessageSize',
@@ -136,14 +153,21 @@ const LIMIT_NAMES = [
 /**
  * Joins parts into messages under fixed memory budgets. Times given to `accept` and
  * `expire` must not decrease.
+ *
+ * State is keyed by source first and then by msgId (numbers), so a part costs one lookup of
+ * its source's text and no string building; the last source is remembered, since the parts of
+ * one message arrive back to back.
  */
 export class Reassembler {
   readonly limits: ReassemblyLimits
-  /** Pending messages by key, in creation order (so also in deadline order). */
-  readonly #pending = new Map<string, Pending>()
-  /** Tombstone deadlines by key, in creation order. */
-  readonly #tombs = new Map<string, number>()
-  readonly #sources = new Map<string, SourceUsage>()
+  readonly #sources = new Map<string, Source>()
+  /** Every pending message, in creation order (so also in deadline order). */
+  readonly #pending = new Set<Pending>()
+  /** Every tombstone, in creation order (so also in deadline order). */
+  readonly #tombs = new Set<Tombstone>()
+  /** Sources with at least one pending message. */
+  #activeSources = 0
+  #last: Source | undefined
   #bytes = 0
   readonly #counters: ReassemblyCounters = {
     partsStored: 0,
@@ -185,12 +209,13 @@ export class Reassembler {
   }
 
   /**
-   * Takes one received part from `src` (the source address's canonical text) at time `now`.
+   * Takes one received part from `src` (the source address's canonical text, or the address,
+   * whose `toString()` is then called only for parts of multi-part messages) at time `now`.
    * Never throws on any input bytes. A single-part message's payload is a view into `buf`;
    * a reassembled payload is a fresh buffer. Stored parts are views into the given buffers,
    * which the caller must not modify afterwards.
    */
-  accept(src: string, buf: Uint8Array, now: number): AcceptResult {
+  accept(src: SourceKey, buf: Uint8Array, now: number): AcceptResult {
     this.expire(now)
     const part = parseFragPart(buf)
     if (part === undefined) return this.#drop('malformed')
@@ -201,10 +226,14 @@ export class Reassembler {
       this.#counters.single++
       return { kind: 'message', payload: data, parts: 1 }
     }
-    const key = `${msgId}:${src}`
-    if (this.#tombs.has(key)) return this.#drop('stale')
-    const pending = this.#pending.get(key)
-    if (pending === undefined) return this.#start(key, src, count, index, data, now)
+    const key = typeof src === 'string' ? src : src.toString()
+    const last = this.#last
+    const source = last !== undefined && last.key === key ? last : this.#sources.get(key)
+    if (source === undefined) return this.#start(undefined, key, msgId, count, index, data, now)
+    this.#last = source
+    if (source.tombs.has(msgId)) return this.#drop('stale')
+    const pending = source.pending.get(msgId)
+    if (pending === undefined) return this.#start(source, key, msgId, count, index, data, now)
 
     if (pending.count !== count) return this.#poison(pending, 'inconsistent', now)
     const seen = pending.parts[index]
@@ -215,42 +244,41 @@ export class Reassembler {
     }
     const bad = checkShape(count, index, n, pending.partLen, pending.lastLen, this.limits)
     if (bad !== undefined) return this.#poison(pending, bad, now)
-    const usage = this.#sources.get(src)!
     // The part that completes a message is never refused: it frees memory rather than holds it.
     if (pending.received + 1 < count) {
-      if (usage.bytes + n > this.limits.maxBytesPerSource) {
+      if (source.bytes + n > this.limits.maxBytesPerSource) {
         return this.#abandon(pending, 'budgetSource', now)
       }
       if (this.#bytes + n > this.limits.maxBytes) return this.#abandon(pending, 'budgetTotal', now)
     }
 
-    this.#store(pending, usage, index, data)
+    this.#store(pending, index, data)
     if (pending.received < count) return { kind: 'pending' }
     return this.#complete(pending, now)
   }
 
   /** Discards pending messages and tombstones whose deadline is at or before `now`. */
   expire(now: number): void {
-    for (const p of this.#pending.values()) {
+    for (const p of this.#pending) {
       if (p.deadline > now) break
       this.#remove(p)
       this.#counters.droppedMessages.expired++
     }
-    for (const [key, deadline] of this.#tombs) {
-      if (deadline > now) break
-      this.#tombs.delete(key)
+    for (const t of this.#tombs) {
+      if (t.deadline > now) break
+      this.#forget(t)
     }
   }
 
   /** The earliest deadline of a pending message or tombstone, or undefined when none is held. */
   nextDeadline(): number | undefined {
     let next: number | undefined
-    for (const p of this.#pending.values()) {
+    for (const p of this.#pending) {
       next = p.deadline
       break
     }
-    for (const deadline of this.#tombs.values()) {
-      if (next === undefined || deadline < next) next = deadline
+    for (const t of this.#tombs) {
+      if (next === undefined || t.deadline < next) next = t.deadline
       break
     }
     return next
@@ -262,14 +290,14 @@ export class Reassembler {
       messages: this.#pending.size,
       bytes: this.#bytes,
       tombstones: this.#tombs.size,
-      sources: this.#sources.size,
+      sources: this.#activeSources,
     }
   }
 
   /** Pending messages and stored bytes of one source (zeros when it has none). */
   sourceUsage(src: string): { messages: number; bytes: number } {
-    const u = this.#sources.get(src)
-    return { messages: u?.messages ?? 0, bytes: u?.bytes ?? 0 }
+    const s = this.#sources.get(src)
+    return { messages: s?.pending.size ?? 0, bytes: s?.bytes ?? 0 }
   }
 
   /** A snapshot of the counters. */
@@ -287,12 +315,15 @@ export class Reassembler {
     this.#pending.clear()
     this.#tombs.clear()
     this.#sources.clear()
+    this.#last = undefined
+    this.#activeSources = 0
     this.#bytes = 0
   }
 
   #start(
+    known: Source | undefined,
     key: string,
-    src: string,
+    msgId: number,
     count: number,
     index: number,
     data: Uint8Array,
@@ -301,10 +332,9 @@ export class Reassembler {
     const n = data.length
     const bad = checkShape(count, index, n, 0, 0, this.limits)
     if (bad !== undefined) return this.#drop(bad)
-    const usage = this.#sources.get(src)
     if (
-      (usage?.messages ?? 0) >= this.limits.maxMessagesPerSource ||
-      (usage?.bytes ?? 0) + n > this.limits.maxBytesPerSource
+      (known?.pending.size ?? 0) >= this.limits.maxMessagesPerSource ||
+      (known?.bytes ?? 0) + n > this.limits.maxBytesPerSource
     ) {
       return this.#drop('budgetSource')
     }
@@ -312,9 +342,15 @@ export class Reassembler {
       return this.#drop('budgetTotal')
     }
     // Only now, with every field checked, is anything allocated.
+    let source = known
+    if (source === undefined) {
+      source = { key, pending: new Map(), tombs: new Map(), bytes: 0 }
+      this.#sources.set(key, source)
+      this.#last = source
+    }
     const pending: Pending = {
-      key,
-      src,
+      source,
+      msgId,
       count,
       partLen: 0,
       lastLen: 0,
@@ -323,21 +359,20 @@ export class Reassembler {
       bytes: 0,
       deadline: now + this.limits.timeoutMs,
     }
-    const u = usage ?? { messages: 0, bytes: 0 }
-    if (usage === undefined) this.#sources.set(src, u)
-    u.messages++
-    this.#pending.set(key, pending)
-    this.#store(pending, u, index, data)
+    if (source.pending.size === 0) this.#activeSources++
+    source.pending.set(msgId, pending)
+    this.#pending.add(pending)
+    this.#store(pending, index, data)
     return { kind: 'pending' }
   }
 
-  #store(p: Pending, usage: SourceUsage, index: number, data: Uint8Array): void {
+  #store(p: Pending, index: number, data: Uint8Array): void {
     p.parts[index] = data
     p.received++
     p.bytes += data.length
     if (index === p.count - 1) p.lastLen = data.length
     else p.partLen = data.length
-    usage.bytes += data.length
+    p.source.bytes += data.length
     this.#bytes += data.length
     this.#counters.partsStored++
   }
@@ -349,47 +384,68 @@ export class Reassembler {
       payload.set(part!, off)
       off += part!.length
     }
+    this.#tombstone(p, now)
     this.#remove(p)
-    this.#tombstone(p.key, now)
     this.#counters.reassembled++
     return { kind: 'message', payload, parts: p.count }
   }
 
   /** Two messages share this id: discard what is stored and refuse the id for a while. */
   #poison(p: Pending, reason: PartDropReason, now: number): AcceptResult {
+    this.#tombstone(p, now)
     this.#remove(p)
-    this.#tombstone(p.key, now)
     this.#counters.droppedMessages.poisoned++
     return this.#drop(reason)
   }
 
   /** The message can no longer complete within budget: discard it and its later parts. */
   #abandon(p: Pending, reason: 'budgetSource' | 'budgetTotal', now: number): AcceptResult {
+    this.#tombstone(p, now)
     this.#remove(p)
-    this.#tombstone(p.key, now)
     this.#counters.droppedMessages.budget++
     return this.#drop(reason)
   }
 
-  /** Refuses `key` from `now` for `timeoutMs`. Insertion order stays deadline order. */
-  #tombstone(key: string, now: number): void {
+  /**
+   * Refuses the id of `p` (still pending, so its source is held) from `now` for `timeoutMs`.
+   * Creation order stays deadline order.
+   */
+  #tombstone(p: Pending, now: number): void {
     if (this.#tombs.size >= this.limits.maxTombstones) {
-      for (const oldest of this.#tombs.keys()) {
-        this.#tombs.delete(oldest)
+      for (const oldest of this.#tombs) {
+        this.#forget(oldest)
         this.#counters.tombstonesEvicted++
         break
       }
     }
-    this.#tombs.set(key, now + this.limits.timeoutMs)
+    const t: Tombstone = { source: p.source, msgId: p.msgId, deadline: now + this.limits.timeoutMs }
+    t.source.tombs.set(p.msgId, t)
+    this.#tombs.add(t)
   }
 
   #remove(p: Pending): void {
-    this.#pending.delete(p.key)
-    const usage = this.#sources.get(p.src)!
-    usage.messages--
-    usage.bytes -= p.bytes
+    const s = p.source
+    this.#pending.delete(p)
+    s.pending.delete(p.msgId)
+    s.bytes -= p.bytes
     this.#bytes -= p.bytes
-    if (usage.messages === 0) this.#sources.delete(p.src)
+    if (s.pending.size === 0) {
+      this.#activeSources--
+      this.#release(s)
+    }
+  }
+
+  #forget(t: Tombstone): void {
+    this.#tombs.delete(t)
+    t.source.tombs.delete(t.msgId)
+    this.#release(t.source)
+  }
+
+  /** Drops a source that holds nothing any more. */
+  #release(s: Source): void {
+    if (s.pending.size > 0 || s.tombs.size > 0) return
+    this.#sources.delete(s.key)
+    if (this.#last === s) this.#last = undefined
   }
 
   #drop(reason: PartDropReason): AcceptResult {

@@ -6,6 +6,7 @@ import {
   MAX_PARTS,
   encodeFragHeader,
   fragment,
+  fragmentPayload,
   parseFragPart,
 } from './wire.js'
 
@@ -155,5 +156,53 @@ describe('fragswarm wire', () => {
     expect(() => fragment(0, new Uint8Array(256), 1)).toThrow(/at most 255/)
     expect(fragment(0, new Uint8Array(255), 1)).toHaveLength(255)
     expect(() => fragment(0, new Uint8Array(1), 0)).toThrow(RangeError)
+  })
+
+  it('fragmentPayload cuts an iovec into parts of views, equal to fragmenting the joined bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: MAX_MSG_ID }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.array(fc.uint8Array({ maxLength: 120 }), { maxLength: 8 }),
+        (id, partSize, pieces) => {
+          const whole = join(...pieces)
+          fc.pre(Math.ceil(whole.length / partSize) <= MAX_PARTS)
+          const copies = pieces.map((p) => p.slice())
+          const parts = fragmentPayload(id, pieces, partSize)
+          const reference = fragment(id, whole, partSize)
+          expect(parts.length).toBe(reference.length)
+          parts.forEach((part, i) => {
+            const [h, ...chunks] = part
+            expect(h!.length).toBeLessThanOrEqual(MAX_HEADER_SIZE)
+            expect(h).toEqual(reference[i]![0])
+            expect(join(...chunks)).toEqual(reference[i]![1])
+            for (const c of chunks) {
+              expect(c.length).toBeGreaterThan(0)
+              // A view into one of the caller's buffers, never a copy.
+              expect(pieces.some((p) => p.buffer === c.buffer)).toBe(true)
+            }
+            expect(parseFragPart(join(...part))).toMatchObject({
+              msgId: id,
+              partIndex: i,
+              partCount: parts.length,
+            })
+          })
+          expect(pieces).toEqual(copies)
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
+  it('fragmentPayload writes 2-byte indexes from part 128 and refuses what fragment refuses', () => {
+    const parts = fragmentPayload(300, [new Uint8Array(100), new Uint8Array(155)], 1)
+    expect(parts).toHaveLength(255)
+    expect(parseFragPart(join(...parts[200]!))).toMatchObject({ partIndex: 200, partCount: 255 })
+    expect(() => fragmentPayload(0, [new Uint8Array(256)], 1)).toThrow(/at most 255/)
+    expect(() => fragmentPayload(0, new Uint8Array(1), 0)).toThrow(RangeError)
+    expect(() => fragmentPayload(MAX_MSG_ID + 1, new Uint8Array(1), 1)).toThrow(RangeError)
+    expect(fragmentPayload(7, [], 10)).toEqual(
+      [encodeFragHeader({ msgId: 7, partIndex: 0, partCount: 1 })].map((h) => [h]),
+    )
   })
 })

@@ -10,7 +10,14 @@
  * truncates larger values; this parser rejects them instead, so every accepted header has
  * exactly one meaning.
  */
-import { putUvarint, readUvarint, uvarintLength } from '../../core/index.js'
+import {
+  type Payload,
+  payloadParts,
+  payloadSize,
+  putUvarint,
+  readUvarint,
+  uvarintLength,
+} from '../../core/index.js'
 
 /** Most parts one message may have (go-p2p carries `partCount` as a uint8). */
 export const MAX_PARTS = 255
@@ -98,19 +105,66 @@ export function fragment(
   data: Uint8Array,
   partSize: number,
 ): (readonly [header: Uint8Array, chunk: Uint8Array])[] {
+  // With one buffer every part has exactly one chunk, except the empty message's part.
+  return fragmentPayload(msgId, data, partSize).map(
+    (p) => [p[0]!, p[1] ?? data.subarray(0, 0)] as const,
+  )
+}
+
+/**
+ * Splits an iovec into the parts of message `msgId` without copying it: each part is a list
+ * `[header, ...chunks]` whose chunks are views into `data`'s buffers (a part that spans two of
+ * them has two chunks; empty buffers are skipped). The data of every part but the last is
+ * `partSize` bytes, the last 1..partSize bytes (an empty message is one part with no chunk).
+ * The headers share one new buffer; nothing else is allocated per byte. Throws `RangeError`
+ * when `partSize` is not a positive integer or the message would need more than `MAX_PARTS`
+ * parts.
+ */
+export function fragmentPayload(
+  msgId: number,
+  data: Payload,
+  partSize: number,
+): (readonly Uint8Array[])[] {
   if (!Number.isSafeInteger(partSize) || partSize < 1) {
     throw new RangeError(`partSize must be a positive integer, got ${partSize}`)
   }
-  const count = Math.max(1, Math.ceil(data.length / partSize))
+  const size = payloadSize(data)
+  const count = Math.max(1, Math.ceil(size / partSize))
   if (count > MAX_PARTS) {
     throw new RangeError(
-      `a message of ${data.length} bytes needs ${count} parts of ${partSize} bytes; at most ${MAX_PARTS} are allowed`,
+      `a message of ${size} bytes needs ${count} parts of ${partSize} bytes; at most ${MAX_PARTS} are allowed`,
     )
   }
-  const parts: (readonly [Uint8Array, Uint8Array])[] = []
+  checkHeader({ msgId, partIndex: 0, partCount: count })
+  // Index i takes 1 byte below 128 and 2 bytes from 128 (MAX_PARTS < 2^14).
+  const perPart = uvarintLength(msgId) + uvarintLength(count)
+  const headers = new Uint8Array(count * (perPart + 1) + Math.max(0, count - 128))
+  const pieces = payloadParts(data)
+  const parts = new Array<readonly Uint8Array[]>(count)
+  let h = 0
+  let piece = 0
+  let pieceOff = 0
   for (let i = 0; i < count; i++) {
-    const header = encodeFragHeader({ msgId, partIndex: i, partCount: count })
-    parts.push([header, data.subarray(i * partSize, Math.min(data.length, (i + 1) * partSize))])
+    const start = h
+    h = putUvarint(headers, h, msgId)
+    h = putUvarint(headers, h, i)
+    h = putUvarint(headers, h, count)
+    const part: Uint8Array[] = [headers.subarray(start, h)]
+    let need = i < count - 1 ? partSize : size - i * partSize
+    while (need > 0) {
+      const p = pieces[piece]!
+      const avail = p.length - pieceOff
+      if (avail === 0) {
+        piece++
+        pieceOff = 0
+        continue
+      }
+      const take = Math.min(avail, need)
+      part.push(take === p.length ? p : p.subarray(pieceOff, pieceOff + take))
+      pieceOff += take
+      need -= take
+    }
+    parts[i] = part
   }
   return parts
 }
