@@ -9,7 +9,9 @@ import {
   isBadAddrError,
   isClosedError,
   isSecure,
+  isUnreachableError,
 } from '../../core/index.js'
+import { newAskSwarm } from '../askswarm/index.js'
 import { FragSwarm } from '../fragswarm/index.js'
 import { Realm } from '../memswarm/index.js'
 import {
@@ -263,6 +265,64 @@ describe('multiswarm', () => {
     }
   })
 
+  it('closes itself once every child is closed underneath: pending receive, serveAsk and ask reject', async () => {
+    const r = new Realm()
+    const a = r.newSwarm()
+    const b = r.newSwarm()
+    const x = newMultiSwarm({ a, b })
+    const y = newMultiSwarm({ a: r.newSwarm() })
+    try {
+      const pendingReceive = rejection(x.receive(() => {}))
+      const pendingServe = rejection(x.serveAsk(() => Uint8Array.of(0)))
+      // y never serves: the ask waits until x's child closes under it.
+      const pendingAsk = rejection(x.ask(y.localAddrs()[0]!, Uint8Array.of(1)))
+      await a.close()
+      await waitFor(() => x.stats().childrenClosed === 1)
+      expect(isClosedError(await pendingAsk)).toBe(true)
+      await b.close()
+      expect(isClosedError(await pendingReceive)).toBe(true)
+      expect(isClosedError(await pendingServe)).toBe(true)
+      expect(x.stats().childrenClosed).toBe(2)
+      expect(isClosedError(await rejection(x.receive(() => {})))).toBe(true)
+      expect(() => x.localAddrs()).not.toThrow()
+    } finally {
+      await Promise.all([x.close(), y.close()])
+    }
+  })
+
+  describe('an ask held by a node that closes fails as unreachable, never as a handler error', () => {
+    const cases = {
+      memswarm: (r: Realm) => r.newSwarm(),
+      'askswarm over memswarm': (r: Realm) => newAskSwarm(r.newSwarm()),
+      // A child whose close takes a turn before it reaches the askswarm (as any wrapper with
+      // asynchronous teardown): asks failed by the multiswarm meanwhile would reach the
+      // askswarm as handler errors, and be answered (and cached) as such.
+      'askswarm behind a wrapper whose close takes a turn': (r: Realm) =>
+        closingLate(newAskSwarm(r.newSwarm())),
+    }
+    for (const [name, child] of Object.entries(cases)) {
+      it(`children: ${name}`, async () => {
+        const r = new Realm()
+        const x = newMultiSwarm({ a: child(r) })
+        const y = newMultiSwarm({ a: child(r) })
+        try {
+          const dst = y.localAddrs()[0]!
+          // Nobody serves on y: the ask waits in y's ask inbox (forwarded from its child).
+          const held = rejection(
+            x.ask(dst, Uint8Array.of(1), { signal: AbortSignal.timeout(60_000) }),
+          )
+          await waitFor(() => (y.stats().askInbox as { queued: number }).queued === 1)
+          await y.close()
+          const err = await held
+          expect(isAskError(err)).toBe(false)
+          expect(isUnreachableError(err)).toBe(true)
+        } finally {
+          await Promise.all([x.close(), y.close()])
+        }
+      })
+    }
+  })
+
   it('refuses bad children as argument errors', () => {
     const r = new Realm()
     expect(() => new MultiSwarm({})).toThrow(/at least one/)
@@ -271,6 +331,22 @@ describe('multiswarm', () => {
     expect(() => new MultiSwarm({ a: r.newSwarm() }, { asksPerChild: 0 })).toThrow(RangeError)
   })
 })
+
+/** `s`, except that `close()` first yields one turn of the event loop. */
+function closingLate<S extends Swarm<Addr>>(s: S): S {
+  return new Proxy(s, {
+    get(target, prop) {
+      if (prop === 'close' || prop === Symbol.asyncDispose) {
+        return async () => {
+          await new Promise((r) => setImmediate(r))
+          await target.close()
+        }
+      }
+      const v = Reflect.get(target, prop, target)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+}
 
 /** Yields to the event loop until `cond` holds (no sleeping). */
 async function waitFor(cond: () => boolean, turns = 10_000): Promise<void> {

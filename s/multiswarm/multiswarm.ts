@@ -24,15 +24,15 @@ import {
   hasStats,
   isAsker,
   isBadAddrError,
-  isClosedError,
   isSecure,
   newAskInbox,
   newMessageInbox,
+  pumpMessages,
   receiveOne,
   forwardAsks,
   serveOne,
 } from '../../core/index.js'
-import { MultiAddr, isValidScheme, splitMultiAddr } from './addr.js'
+import { type MultiAddr, isValidScheme, splitMultiAddr, trustedMultiAddr } from './addr.js'
 
 /** Options of a multiswarm. */
 export interface MultiSwarmOptions<Pub = unknown> {
@@ -68,7 +68,10 @@ export interface MultiSwarmStats extends Stats {
   readonly inbox: Stats
   /** Incoming asks waiting for `serveAsk` (present when the multiswarm asks). */
   readonly askInbox: Stats
-  /** Children whose receive loop ended because the child closed underneath. */
+  /**
+   * Children closed underneath (or whose receive failed): nothing more is received from them.
+   * When every child has, the multiswarm closes itself.
+   */
   readonly childrenClosed: number
   /** Each child's own counters, by scheme. */
   readonly children: Stats
@@ -83,7 +86,9 @@ export type Children = Readonly<Record<string, Swarm<Addr>>>
  * - `tell`, `mtu` and (when asking) `ask` go to the child named by the scheme; an unknown
  *   scheme throws/rejects `BadAddrError` (`ERR_BAD_ADDR`).
  * - `receive` takes from one bounded inbox fed by one loop per child; the loops stop on
- *   `close()`. A child closed underneath stops only its own loop.
+ *   `close()`. A child closed underneath stops only its own loop and is counted
+ *   (`stats().childrenClosed`); the others keep running, and calls routed to that child reject
+ *   as the child does (`ClosedError`). Once every child is gone, the multiswarm closes itself.
  * - `localAddrs()` lists every child's addresses, children in the order given.
  * - `maxIncomingSize()` is the largest of the children's.
  * - Owns every child: `close()` closes them all.
@@ -97,6 +102,8 @@ export class MultiSwarm implements Swarm<MultiAddr>, HasStats {
   readonly #inbox: Inbox<Message<MultiAddr>>
   readonly #asks: Inbox<IncomingAsk<MultiAddr>> | undefined
   readonly #loops: Promise<void>[] = []
+  /** Stops forwarding asks; aborted once the children are closed (see `close`). */
+  readonly #forwarding = new AbortController()
   readonly #log: (event: string, detail: Record<string, unknown>) => void
   #childrenClosed = 0
 
@@ -132,8 +139,8 @@ export class MultiSwarm implements Swarm<MultiAddr>, HasStats {
     if (!Number.isInteger(perChild) || perChild < 1) {
       throw new RangeError(`asksPerChild must be a positive integer, got ${perChild}`)
     }
-    // One receive loop and one waiting serveAsk per child listen on the close signal.
-    setMaxListeners(0, this.#closer.signal)
+    // One waiting serveAsk per child listens on the forwarding signal.
+    setMaxListeners(0, this.#forwarding.signal)
     for (const [scheme, child] of map) {
       this.#loops.push(this.#pumpTells(scheme, child))
       const asks = this.#asks
@@ -141,15 +148,15 @@ export class MultiSwarm implements Swarm<MultiAddr>, HasStats {
         const route = (req: Message<Addr>) => ({
           inbox: asks,
           req: {
-            src: new MultiAddr(scheme, req.src),
-            dst: new MultiAddr(scheme, req.dst),
+            src: trustedMultiAddr(scheme, req.src),
+            dst: trustedMultiAddr(scheme, req.dst),
             payload: req.payload,
           },
         })
         this.#loops.push(
           forwardAsks(child as Swarm<Addr> & Asker<Addr>, route, {
             maxInFlight: perChild,
-            signal: this.#closer.signal,
+            signal: this.#forwarding.signal,
             log: (event, detail) => this.#log(event, { scheme, ...detail }),
           }),
         )
@@ -190,7 +197,7 @@ export class MultiSwarm implements Swarm<MultiAddr>, HasStats {
   localAddrs(): MultiAddr[] {
     const out: MultiAddr[] = []
     for (const [scheme, child] of this.#children) {
-      for (const a of child.localAddrs()) out.push(new MultiAddr(scheme, a))
+      for (const a of child.localAddrs()) out.push(trustedMultiAddr(scheme, a))
     }
     return out
   }
@@ -218,7 +225,7 @@ export class MultiSwarm implements Swarm<MultiAddr>, HasStats {
       throw new BadAddrError(`unknown multiswarm scheme ${JSON.stringify(scheme)}`)
     }
     try {
-      return new MultiAddr(scheme, child.parseAddr(rest))
+      return trustedMultiAddr(scheme, child.parseAddr(rest))
     } catch (err) {
       if (isBadAddrError(err)) throw err
       throw new BadAddrError(`bad ${scheme} address: ${errorReason(err)}`)
@@ -242,13 +249,18 @@ export class MultiSwarm implements Swarm<MultiAddr>, HasStats {
   /**
    * Closes every child, stops every loop and rejects pending calls with `ClosedError`.
    * Resolves once all children are closed; rejects with the first child's close error, if any.
+   *
+   * The children close first, while this swarm still holds the asks they forwarded: a child
+   * then answers those as its own close dictates (unreachable), instead of relaying a
+   * "closed" handler failure (`AskError`) that an at-most-once child would even cache.
    */
   close(): Promise<void> {
     return this.#closer.close(async () => {
+      const closed = await Promise.allSettled([...this.#children.values()].map((c) => c.close()))
       const err = new ClosedError()
+      this.#forwarding.abort(err)
       this.#inbox.close(err)
       this.#asks?.close(err)
-      const closed = await Promise.allSettled([...this.#children.values()].map((c) => c.close()))
       await Promise.all(this.#loops)
       const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
       if (failed !== undefined) throw failed.reason
@@ -292,24 +304,27 @@ export class MultiSwarm implements Swarm<MultiAddr>, HasStats {
     return child
   }
 
+  /**
+   * Receives from one child until it closes. `dst` is nearly always one of the child's own
+   * addresses, so its wrapper is kept for the next message.
+   */
   async #pumpTells(scheme: string, child: Swarm<Addr>): Promise<void> {
-    const signal = this.#closer.signal
-    const put = (m: Message<Addr>) => {
-      this.#inbox.put({
-        src: new MultiAddr(scheme, m.src),
-        dst: new MultiAddr(scheme, m.dst),
-        payload: m.payload,
-      })
-    }
-    while (!signal.aborted) {
-      try {
-        await child.receive(put, { signal })
-      } catch (err) {
-        if (signal.aborted) return
-        if (isClosedError(err)) this.#childrenClosed++
-        else this.#log('child receive failed', { scheme, err })
-        return
+    let innerDst: Addr | undefined
+    let dst: MultiAddr | undefined
+    const err = await pumpMessages(child, (m) => {
+      if (m.dst !== innerDst) {
+        innerDst = m.dst
+        dst = trustedMultiAddr(scheme, m.dst)
       }
+      this.#inbox.put({ src: trustedMultiAddr(scheme, m.src), dst: dst!, payload: m.payload })
+    })
+    if (this.#closer.closed) return
+    // The child closed underneath (or failed): the others keep running; with none left,
+    // nothing can arrive any more and the whole swarm closes (not awaited: close awaits this).
+    if (err !== undefined) this.#log('child receive failed', { scheme, err })
+    this.#childrenClosed++
+    if (this.#childrenClosed === this.#children.size) {
+      this.close().catch((e: unknown) => this.#log('close failed', { err: e }))
     }
   }
 }
