@@ -11,6 +11,7 @@ export {
   newUint64Mux,
   newVarintMux,
 } from './mux.js'
-export type { AddrOf, ChannelOf, ChannelStats, MuxOptions, MuxStats } from './mux.js'
+export type { ChannelOf, ChannelStats, MuxOptions, MuxStats } from './mux.js'
+export type { AddrOf } from '../../core/index.js'
 export { stringCodec, uint16Codec, uint32Codec, uint64Codec, varintCodec } from './wire.js'
 export type { ChannelCodec, Decoded } from './wire.js'

@@ -1,8 +1,9 @@
 import { describe, it } from 'vitest'
 import type { Addr, Swarm } from '../../core/index.js'
-import { runSwarmTests } from '../../swarmtest/index.js'
+import { newAskSwarm } from '../../s/askswarm/index.js'
 import { Realm } from '../../s/memswarm/index.js'
 import { UDPSwarm } from '../../s/udpswarm/index.js'
+import { runSwarmTests } from '../../swarmtest/index.js'
 import {
   type ChannelCodec,
   type Mux,
@@ -79,3 +80,62 @@ runSwarmTests({ describe, it }, 'p2pmux string channel over secure memswarm', {
   mayDuplicate: true,
   mayReorder: true,
 })
+
+/** The largest ask of the askswarm under the channels below (kept small: the suite sends it). */
+const ASK_MAX = 20_000
+const stringKind = kinds[0]!
+/** A channel's asks carry the inner ask limit minus its header, both ways. */
+const channelAskMax = ASK_MAX - stringKind.codec.encode(stringKind.tested).length
+
+async function askSwarmsOverUDP(n: number) {
+  const udps = await Promise.all(Array.from({ length: n }, () => UDPSwarm.bind('127.0.0.1:0')))
+  return udps.map((u) => newAskSwarm(u, { maxAskSize: ASK_MAX }))
+}
+
+// Asks over askswarm carry far more than a tell (the udpswarm mtu): the suite's largest ask is
+// the askswarm's limit minus the channel header.
+runSwarmTests({ describe, it }, 'p2pmux string channel over askswarm over udpswarm', {
+  make: async (n) => (await askSwarmsOverUDP(n)).map((s) => channelOf(s, stringKind)),
+  asks: true,
+  maxAskSize: () => channelAskMax,
+})
+
+/**
+ * Each swarm under test is one channel of its own mux, used as it is: closing it closes only
+ * the channel (its pending calls, asks included, reject with ERR_CLOSED; the mux and the
+ * neighbour channel stay open). `cleanup` then closes the muxes, so the handle check still
+ * sees every socket released.
+ */
+function ownClose(makeInner: (n: number) => Promise<Swarm<Addr>[]>) {
+  const muxes: Mux<Swarm<Addr>, unknown>[] = []
+  return {
+    make: async (n: number) =>
+      (await makeInner(n)).map((inner) => {
+        const mux = newMux(inner, stringKind.codec)
+        muxes.push(mux)
+        mux.open(stringKind.neighbour)
+        return mux.open(stringKind.tested)
+      }),
+    cleanup: async () => {
+      await Promise.all(muxes.splice(0).map((m) => m.close()))
+    },
+  }
+}
+
+runSwarmTests({ describe, it }, 'p2pmux string channel over memswarm, closing only the channel', {
+  ...ownClose(async (n) => {
+    const realm = new Realm()
+    return Array.from({ length: n }, () => realm.newSwarm())
+  }),
+  asks: true,
+})
+
+runSwarmTests(
+  { describe, it },
+  'p2pmux string channel over askswarm over udpswarm, closing only the channel',
+  {
+    ...ownClose(askSwarmsOverUDP),
+    asks: true,
+    maxAskSize: () => channelAskMax,
+  },
+)

@@ -1,15 +1,22 @@
+import { getEventListeners } from 'node:events'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import {
   type Addr,
+  type CallOptions,
+  ErrorCodes,
   type Message,
   type Swarm,
+  errorCode,
   isAskError,
   isAsker,
   isClosedError,
   isMTUExceededError,
   isSecure,
+  isUnreachableError,
 } from '../../core/index.js'
+import { newAskSwarm } from '../../s/askswarm/index.js'
 import { FragSwarm } from '../../s/fragswarm/index.js'
+import { UDPSwarm } from '../../s/udpswarm/index.js'
 import { type MemAddr, type MemSwarm, Realm, type SecureMemSwarm } from '../../s/memswarm/index.js'
 import {
   AskMuxChannel,
@@ -258,24 +265,137 @@ describe('p2pmux', () => {
       }
     })
 
-    it('holds asks and responses to the channel mtu, reported in channel sizes', async () => {
+    it('holds requests and responses to the inner ask limit minus the header, in channel sizes', async () => {
       const realm = new Realm({ mtu: 100 })
       const mux = newUint16Mux(realm.newSwarm())
+      const small = newUint16Mux(realm.newSwarm(), { innerMaxAskSize: 50 })
       try {
         const ch = mux.open(1)
-        const err = await rejection(ch.ask(ch.localAddrs()[0]!, new Uint8Array(99)))
+        const dst = ch.localAddrs()[0]!
+        // memswarm holds asks to its mtu: 100 - 2 header bytes, both ways.
+        expect(ch.maxAskSize(dst)).toBe(98)
+        const err = await rejection(ch.ask(dst, new Uint8Array(99)))
         expect(isMTUExceededError(err)).toBe(true)
         expect(err).toMatchObject({ size: 99, mtu: 98 })
-        // Responses are held to the same limit, though they carry no header.
-        const serving = ch.serveAsk(() => new Uint8Array(99))
-        const tooBig = await rejection(ch.ask(ch.localAddrs()[0]!, Uint8Array.of(1)))
-        expect(isAskError(tooBig)).toBe(true)
+        let serving = ch.serveAsk(() => new Uint8Array(98))
+        expect(await ch.ask(dst, new Uint8Array(98))).toHaveLength(98)
+        await serving
+        // Responses carry no header, so memswarm lets one of 99 bytes through; the asking
+        // channel holds it to the same limit as requests, with a coded error.
+        serving = ch.serveAsk(() => new Uint8Array(99))
+        const tooBig = await rejection(ch.ask(dst, Uint8Array.of(1)))
+        expect(errorCode(tooBig)).toBe(ErrorCodes.RESPONSE_TOO_LARGE)
         expect(String(tooBig)).toMatch(/response of 99 bytes exceeds the limit of 98/)
         await serving
+        // The option overrides what the inner swarm says.
+        expect(small.open(1).maxAskSize(dst)).toBe(48)
+        expect(() => newUint16Mux(realm.newSwarm(), { innerMaxAskSize: -1 })).toThrow(RangeError)
       } finally {
-        await mux.close()
+        await Promise.all([mux.close(), small.close()])
       }
     })
+
+    it('carries responses larger than the tell mtu over askswarm (udpswarm)', async () => {
+      const [ua, ub] = await Promise.all([
+        UDPSwarm.bind('127.0.0.1:0'),
+        UDPSwarm.bind('127.0.0.1:0'),
+      ])
+      const mx = newStringMux(newAskSwarm(ua, { maxAskSize: 200_000 }))
+      const my = newStringMux(newAskSwarm(ub, { maxAskSize: 200_000 }))
+      try {
+        const x = mx.open('files')
+        const y = my.open('files')
+        const dst = y.localAddrs()[0]!
+        const response = new Uint8Array(5000).map((_, i) => i & 0xff)
+        let serving = y.serveAsk((req) => {
+          expect(req.payload).toHaveLength(100_000)
+          return response
+        })
+        expect(await x.ask(dst, new Uint8Array(100_000))).toEqual(response)
+        await serving
+        expect(x.mtu(dst)).toBe(1232 - 1 - 6) // udpswarm, askswarm's tell header, ours
+        expect(x.maxAskSize(dst)).toBe(200_000 - 6)
+        // Both directions up to the channel's maxAskSize; one byte more is refused.
+        const max = x.maxAskSize(dst)
+        serving = y.serveAsk(() => new Uint8Array(max))
+        expect(await x.ask(dst, new Uint8Array(max))).toHaveLength(max)
+        await serving
+        expect(isMTUExceededError(await rejection(x.ask(dst, new Uint8Array(max + 1))))).toBe(true)
+      } finally {
+        await Promise.all([mx.close(), my.close()])
+      }
+    })
+
+    it('closing a channel ends its pending asks with ERR_CLOSED; the mux and other channels go on', async () => {
+      const realm = new Realm()
+      const mux = newStringMux(realm.newSwarm())
+      const server = newStringMux(realm.newSwarm())
+      try {
+        const a = mux.open('a')
+        const b = mux.open('b')
+        const sa = server.open('a')
+        const sb = server.open('b')
+        const dst = sa.localAddrs()[0]!
+        const caller = new AbortController()
+        // Nobody serves on the server's channel a: the ask waits.
+        const pending = rejection(a.ask(dst, Uint8Array.of(1), { signal: caller.signal }))
+        await waitFor(() => (sa.stats().askInbox as { queued: number }).queued === 1)
+        expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1)
+        await a.close()
+        expect(isClosedError(await pending)).toBe(true)
+        // The listener on the caller's signal is gone with the ask.
+        expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0)
+        expect(isClosedError(await rejection(a.ask(dst, Uint8Array.of(2))))).toBe(true)
+        const serving = sb.serveAsk((req) => req.payload)
+        expect(await b.ask(dst, Uint8Array.of(3), { signal: caller.signal })).toEqual(
+          Uint8Array.of(3),
+        )
+        await serving
+        expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0)
+        expect(mux.openChannels()).toEqual(['b'])
+      } finally {
+        await Promise.all([mux.close(), server.close()])
+      }
+    })
+
+    it('an ask held by a mux that closes fails as unreachable, never as a handler error', async () => {
+      const realm = new Realm()
+      const mux = newStringMux(newAskSwarm(realm.newSwarm()))
+      const server = newStringMux(newAskSwarm(realm.newSwarm()))
+      try {
+        const held = server.open('x')
+        const dst = held.localAddrs()[0]!
+        const pending = rejection(
+          mux.open('x').ask(dst, Uint8Array.of(1), { signal: AbortSignal.timeout(60_000) }),
+        )
+        await waitFor(() => (held.stats().askInbox as { queued: number }).queued === 1)
+        await server.close()
+        const err = await pending
+        expect(isAskError(err)).toBe(false)
+        expect(isUnreachableError(err)).toBe(true)
+      } finally {
+        await Promise.all([mux.close(), server.close()])
+      }
+    })
+  })
+
+  it('closing a channel ends its pending lookupPublicKey with ERR_CLOSED', async () => {
+    const realm = new Realm()
+    const inner = realm.newSecureSwarm(new Uint8Array(32).fill(1))
+    // A lookup that waits (as a handshake would) until its signal aborts.
+    inner.lookupPublicKey = (_addr, opts?: CallOptions) =>
+      new Promise((_resolve, reject) => {
+        opts?.signal?.addEventListener('abort', () => reject(opts.signal!.reason), { once: true })
+      })
+    const mux = newStringMux(inner)
+    try {
+      const ch = mux.open('k')
+      const pending = rejection(ch.lookupPublicKey(ch.localAddrs()[0]!))
+      await ch.close()
+      expect(isClosedError(await pending)).toBe(true)
+    } finally {
+      await mux.close()
+    }
   })
 
   it('passes Asker and Secure through exactly when the inner swarm has them', async () => {
@@ -331,12 +451,20 @@ describe('p2pmux', () => {
   it('closes itself and its channels when the inner swarm closes underneath', async () => {
     const realm = new Realm()
     const inner = realm.newSwarm()
+    const peer = realm.newSwarm()
     const mux = newStringMux(inner)
     const ch = mux.open('a')
-    const pending = ch.receive(() => {})
+    const pending = [
+      rejection(ch.receive(() => {})),
+      rejection(ch.serveAsk(() => Uint8Array.of(0))),
+      // The peer never serves: the ask waits until the inner swarm closes.
+      rejection(ch.ask(peer.addr, Uint8Array.of(1))),
+    ]
     await inner.close()
-    expect(isClosedError(await rejection(pending))).toBe(true)
-    await mux.close()
+    for (const p of pending) expect(isClosedError(await p)).toBe(true)
+    expect(() => mux.open('b')).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }))
+    expect(isClosedError(await rejection(ch.receive(() => {})))).toBe(true)
+    await Promise.all([mux.close(), peer.close()])
   })
 
   it('refuses a channel whose header fills the inner swarm', async () => {

@@ -1,8 +1,10 @@
 /**
  * p2pmux: many logical swarms (channels) over one swarm. See `wire.ts` for the headers.
  */
+import { setMaxListeners } from 'node:events'
 import {
   type Addr,
+  type AddrOf,
   type AskHandler,
   type Asker,
   BadMessageError,
@@ -23,13 +25,14 @@ import {
   checkCall,
   hasStats,
   isAsker,
-  isClosedError,
   isMTUExceededError,
   isSecure,
+  linkedAbort,
   newAskInbox,
   newMessageInbox,
   payloadSize,
   prepend,
+  pumpMessages,
   receiveOne,
   type AskRoute,
   forwardAsks,
@@ -37,6 +40,7 @@ import {
 } from '../../core/index.js'
 import {
   type ChannelCodec,
+  type Decoded,
   stringCodec,
   uint16Codec,
   uint32Codec,
@@ -54,6 +58,14 @@ export interface MuxOptions {
   askInboxItems?: number
   /** Most asks taken from the inner swarm and not yet answered, all channels together (default 256). */
   maxAsksInFlight?: number
+  /**
+   * Largest ask, request or response, the inner swarm carries (bytes). A channel's asks carry
+   * this minus its header, both ways (`channel.maxAskSize(dst)`). Default: the inner swarm's
+   * own `maxAskSize` when it has one (askswarm: a number; a mux channel: a method), else its
+   * `mtu(dst)` (memswarm holds asks to its mtu). Set it for an inner swarm whose asks have
+   * another limit that it does not expose.
+   */
+  innerMaxAskSize?: number
   /** Called when the inner swarm's receive fails unexpectedly (default: silent). */
   log?: (event: string, detail: Record<string, unknown>) => void
 }
@@ -84,9 +96,6 @@ export interface ChannelStats extends Stats {
   readonly askInbox: Stats
 }
 
-/** The address type of a swarm type. */
-export type AddrOf<S> = S extends Swarm<infer A> ? A : never
-
 /**
  * The channel type over an inner swarm of type `S`: a Swarm, plus `Asker` exactly when `S`
  * asks and `Secure` exactly when `S` is secure.
@@ -112,8 +121,9 @@ export type ChannelOf<S extends Swarm<Addr>, Id> =
  *   response is raw (as go-p2p). Incoming asks go to the channel's bounded ask inbox; an ask
  *   for an unknown channel or with a bad header gets an error response. At most
  *   `maxAsksInFlight` asks are taken from the inner swarm at once.
- * - Owns the inner swarm: `close()` closes every channel and the inner swarm. If the inner
- *   swarm closes underneath, the mux closes itself and every channel.
+ * - Owns the inner swarm: `close()` closes the inner swarm and then every channel. If the
+ *   inner swarm closes underneath (or its receive fails), the mux closes itself and every
+ *   channel.
  */
 export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
   readonly #inner: Swarm<AddrOf<S>>
@@ -121,6 +131,10 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
   readonly #opts: MuxOptions
   readonly #closer = new CloseOnce()
   readonly #channels = new Map<Id, MuxChannel<AddrOf<S>, Id>>()
+  /** The open channels by header bytes: the receive path's lookup (see `HeaderTable`). */
+  readonly #byHeader = new HeaderTable<MuxChannel<AddrOf<S>, Id>>()
+  /** Stops forwarding asks; aborted once the inner swarm is closed (see `close`). */
+  readonly #forwarding = new AbortController()
   readonly #asks: boolean
   readonly #secure: boolean
   readonly #loops: Promise<void>[] = []
@@ -145,12 +159,23 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
     // Fail on bad inbox limits now rather than at the first open().
     newMessageInbox({ maxItems: opts.inboxItems, maxBytes: opts.inboxBytes })
     newAskInbox({ maxItems: opts.askInboxItems ?? 64 })
-    this.#loops.push(this.#demuxTells())
+    const innerMax = opts.innerMaxAskSize
+    if (innerMax !== undefined && (!Number.isSafeInteger(innerMax) || innerMax < 0)) {
+      throw new RangeError(`innerMaxAskSize must be a non-negative integer, got ${innerMax}`)
+    }
+    this.#loops.push(
+      pumpMessages(this.#inner, this.#demuxTell).then((err) => {
+        // Nothing more will arrive: the mux and its channels close too (pending calls reject
+        // with ClosedError). Not awaited: close awaits this loop.
+        if (err !== undefined) this.#log('inner receive failed', { err })
+        this.close().catch((e: unknown) => this.#log('close failed', { err: e }))
+      }),
+    )
     if (this.#asks) {
       this.#loops.push(
         forwardAsks(inner as unknown as Asker<AddrOf<S>>, (req) => this.#routeAsk(req), {
           maxInFlight: opts.maxAsksInFlight ?? 256,
-          signal: this.#closer.signal,
+          signal: this.#forwarding.signal,
           log: this.#log,
         }),
       )
@@ -185,7 +210,10 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
       header,
       opts: this.#opts,
       release: (ch) => {
-        if (this.#channels.get(id) === ch) this.#channels.delete(id)
+        if (this.#channels.get(id) === ch) {
+          this.#channels.delete(id)
+          this.#byHeader.delete(header, ch)
+        }
       },
     }
     const ch = this.#asks
@@ -196,6 +224,7 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
         ? new SecureMuxChannel(core)
         : new MuxChannel(core)
     this.#channels.set(id, ch)
+    this.#byHeader.add(header, ch)
     return ch as unknown as ChannelOf<S, Id>
   }
 
@@ -213,15 +242,23 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
     }
   }
 
-  /** Closes every channel and the inner swarm, and stops the loops. Idempotent. */
+  /**
+   * Closes the inner swarm, then every channel, and stops the loops. Idempotent.
+   *
+   * The inner swarm closes first, while the channels still hold the asks it forwarded: it then
+   * answers those as its own close dictates (unreachable), instead of relaying a "closed"
+   * handler failure (`AskError`) that an at-most-once inner swarm (askswarm) would even cache.
+   */
   close(): Promise<void> {
     return this.#closer.close(async () => {
-      const channels = [...this.#channels.values()]
-      this.#channels.clear()
-      await Promise.all(channels.map((c) => c.close()))
       try {
         await this.#inner.close()
       } finally {
+        this.#forwarding.abort(new ClosedError())
+        const channels = [...this.#channels.values()]
+        this.#channels.clear()
+        this.#byHeader.clear()
+        await Promise.all(channels.map((c) => c.close()))
         await Promise.all(this.#loops)
       }
     })
@@ -231,57 +268,115 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
     return this.close()
   }
 
-  async #demuxTells(): Promise<void> {
-    const signal = this.#closer.signal
-    const deliver = (m: Message<AddrOf<S>>) => {
-      const d = this.#codec.decode(m.payload)
-      if (!d.ok) {
-        if (d.reason === 'malformed') this.#counts.tellsMalformed++
-        else this.#counts.tellsUnknownChannel++
-        return
-      }
-      const ch = this.#channels.get(d.id)
-      if (ch === undefined) {
-        this.#counts.tellsUnknownChannel++
-        return
-      }
-      this.#counts.tellsIn++
-      ch.deliverTell({ src: m.src, dst: m.dst, payload: m.payload.subarray(d.bodyOffset) })
+  /** The receive loop's callback: hands a tell to its channel, or counts the drop. */
+  readonly #demuxTell = (m: Message<AddrOf<S>>): void => {
+    const found = this.#find(m.payload)
+    if (found === undefined) {
+      this.#countMiss(m.payload, 'tells')
+      return
     }
-    while (!signal.aborted) {
-      try {
-        await this.#inner.receive(deliver, { signal })
-      } catch (err) {
-        if (signal.aborted) return
-        // The inner swarm closed underneath, or failed: nothing more will arrive, so the mux
-        // and its channels close too (pending calls reject with ClosedError).
-        if (!isClosedError(err)) this.#log('inner receive failed', { err })
-        this.close().catch((e: unknown) => this.#log('close failed', { err: e }))
-        return
-      }
+    this.#counts.tellsIn++
+    found.ch.deliverTell({ src: m.src, dst: m.dst, payload: m.payload.subarray(found.bodyOffset) })
+  }
+
+  /**
+   * The open channel a payload's header names, and where its body starts. With a codec that
+   * has `headerLength`, the header bytes are compared with the open channels' headers: no id
+   * is decoded (no UTF-8 decoding of string names) and nothing is allocated.
+   */
+  #find(buf: Uint8Array): { ch: MuxChannel<AddrOf<S>, Id>; bodyOffset: number } | undefined {
+    const codec = this.#codec
+    if (codec.headerLength !== undefined) {
+      const n = codec.headerLength(buf)
+      const ch = n > 0 ? this.#byHeader.find(buf, n) : undefined
+      return ch === undefined ? undefined : { ch, bodyOffset: n }
     }
+    const d = codec.decode(buf)
+    const ch = d.ok ? this.#channels.get(d.id) : undefined
+    return ch === undefined || !d.ok ? undefined : { ch, bodyOffset: d.bodyOffset }
+  }
+
+  /** Counts a payload that names no open channel, as malformed or unknown; returns the decoding. */
+  #countMiss(buf: Uint8Array, kind: 'tells' | 'asks'): Decoded<Id> {
+    const d = this.#codec.decode(buf)
+    const malformed = !d.ok && d.reason === 'malformed'
+    if (kind === 'tells') {
+      if (malformed) this.#counts.tellsMalformed++
+      else this.#counts.tellsUnknownChannel++
+    } else if (malformed) this.#counts.asksMalformed++
+    else this.#counts.asksUnknownChannel++
+    return d
   }
 
   /** Picks the channel of an incoming ask; throws (an error response) when there is none. */
   #routeAsk(req: Message<AddrOf<S>>): AskRoute<AddrOf<S>> {
-    const d = this.#codec.decode(req.payload)
-    if (!d.ok && d.reason === 'malformed') {
-      this.#counts.asksMalformed++
-      throw new BadMessageError(`p2pmux: malformed ${this.#codec.kind} channel header`)
-    }
-    const ch = d.ok ? this.#channels.get(d.id) : undefined
-    if (!d.ok || ch === undefined || ch.askInbox === undefined) {
-      this.#counts.asksUnknownChannel++
+    const found = this.#find(req.payload)
+    const inbox = found?.ch.askInbox
+    if (found === undefined || inbox === undefined) {
+      const d = this.#countMiss(req.payload, 'asks')
+      if (!d.ok && d.reason === 'malformed') {
+        throw new BadMessageError(`p2pmux: malformed ${this.#codec.kind} channel header`)
+      }
       throw new BadMessageError(
         `p2pmux: no channel ${d.ok ? this.#codec.format(d.id) : '(unrepresentable id)'}`,
       )
     }
     this.#counts.asksIn++
     return {
-      inbox: ch.askInbox,
-      req: { src: req.src, dst: req.dst, payload: req.payload.subarray(d.bodyOffset) },
+      inbox,
+      req: { src: req.src, dst: req.dst, payload: req.payload.subarray(found.bodyOffset) },
     }
   }
+}
+
+/**
+ * Channels by the bytes of their header. A lookup hashes the header (FNV-1a) and compares
+ * bytes with the few channels in its bucket: no string is built and nothing is allocated.
+ */
+class HeaderTable<C> {
+  readonly #buckets = new Map<number, { header: Uint8Array; value: C }[]>()
+
+  add(header: Uint8Array, value: C): void {
+    const h = hashBytes(header, header.length)
+    const bucket = this.#buckets.get(h)
+    if (bucket === undefined) this.#buckets.set(h, [{ header, value }])
+    else bucket.push({ header, value })
+  }
+
+  delete(header: Uint8Array, value: C): void {
+    const h = hashBytes(header, header.length)
+    const bucket = this.#buckets.get(h)
+    if (bucket === undefined) return
+    const i = bucket.findIndex((e) => e.value === value)
+    if (i >= 0) bucket.splice(i, 1)
+    if (bucket.length === 0) this.#buckets.delete(h)
+  }
+
+  /** The value whose header is exactly `buf[0, n)`. */
+  find(buf: Uint8Array, n: number): C | undefined {
+    const bucket = this.#buckets.get(hashBytes(buf, n))
+    if (bucket === undefined) return undefined
+    for (const e of bucket) if (prefixEquals(e.header, buf, n)) return e.value
+    return undefined
+  }
+
+  clear(): void {
+    this.#buckets.clear()
+  }
+}
+
+/** FNV-1a (32 bits) of `buf[0, n)`. */
+function hashBytes(buf: Uint8Array, n: number): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[i]!, 0x01000193)
+  return h >>> 0
+}
+
+/** True when `header` is exactly `buf[0, n)`. */
+function prefixEquals(header: Uint8Array, buf: Uint8Array, n: number): boolean {
+  if (header.length !== n) return false
+  for (let i = 0; i < n; i++) if (header[i] !== buf[i]) return false
+  return true
 }
 
 /** What a channel needs from its mux. */
@@ -296,7 +391,8 @@ interface ChannelCore<A extends Addr, Id> {
 /**
  * One channel of a mux: a Swarm with the inner swarm's addresses. `mtu` and
  * `maxIncomingSize` are the inner ones minus this channel's header. `close()` closes only the
- * channel (pending calls reject with `ClosedError`) and frees its id; the inner swarm stays open.
+ * channel (pending calls, asks included, reject with `ClosedError`) and frees its id; the inner
+ * swarm stays open.
  */
 export class MuxChannel<A extends Addr, Id> implements Swarm<A>, HasStats {
   /** The channel id. */
@@ -320,6 +416,8 @@ export class MuxChannel<A extends Addr, Id> implements Swarm<A>, HasStats {
     this.askInbox = isAsker(this)
       ? newAskInbox({ maxItems: core.opts.askInboxItems ?? 64 })
       : undefined
+    // Each pending ask or lookup listens on the close signal until it settles.
+    setMaxListeners(0, this.closer.signal)
   }
 
   /** Tells `data` on this channel. Rejects `MTUExceededError` past `mtu(dst)`. */
@@ -368,6 +466,8 @@ export class MuxChannel<A extends Addr, Id> implements Swarm<A>, HasStats {
 
   /** Closes this channel and frees its id; the inner swarm stays open. Idempotent. */
   close(): Promise<void> {
+    // Aborting the close signal (first thing `CloseOnce` does) ends this channel's pending
+    // asks and lookups; the inboxes end pending receives and serveAsks.
     return this.closer.close(async () => {
       const err = new ClosedError()
       this.#inbox.close(err)
@@ -385,19 +485,44 @@ export class MuxChannel<A extends Addr, Id> implements Swarm<A>, HasStats {
     this.#inbox.put(msg)
   }
 
+  /** @internal The maxAskSize of the asking variants. */
+  protected askLimit(dst: A): number {
+    return Math.max(0, innerMaxAskSize(this.core, dst) - this.core.header.length)
+  }
+
   /** @internal The ask of the asking variants. */
   protected async askInner(dst: A, req: Payload, opts?: CallOptions): Promise<Uint8Array> {
     checkCall(this.closer, opts)
+    const size = payloadSize(req)
+    const limit = this.askLimit(dst)
+    if (size > limit)
+      throw new MTUExceededError(size, limit, "larger than the channel's maxAskSize")
     const inner = this.core.inner as Swarm<A> & Asker<A>
+    // The inner ask stops when the caller aborts or this channel closes. One listener on each
+    // signal, removed when the ask settles.
+    const { controller, dispose } = linkedAbort(this.closer.signal, opts?.signal)
+    let res: Uint8Array
     try {
-      return await inner.ask(dst, prepend(this.core.header, req), opts)
+      res = await inner.ask(dst, prepend(this.core.header, req), {
+        ...opts,
+        signal: controller.signal,
+      })
     } catch (err) {
+      // Closing this channel aborts the inner ask: that is a ClosedError, whatever the inner
+      // swarm made of the abort.
+      if (this.closer.closed && !opts?.signal?.aborted) throw new ClosedError()
       // Report sizes as this channel sees them (without the header).
       if (isMTUExceededError(err)) {
-        throw new MTUExceededError(payloadSize(req), Math.max(0, err.mtu - this.core.header.length))
+        throw new MTUExceededError(size, Math.max(0, err.mtu - this.core.header.length))
       }
       throw err
+    } finally {
+      dispose()
     }
+    // Responses carry no header, so the inner swarm lets them be a header longer than requests;
+    // the channel holds both to one limit (what swarmtest checks of any Asker).
+    if (res.length > limit) throw new ResponseTooLargeError(res.length, limit)
+    return res
   }
 
   /** @internal The serveAsk of the asking variants. */
@@ -407,34 +532,55 @@ export class MuxChannel<A extends Addr, Id> implements Swarm<A>, HasStats {
     } catch (err) {
       return Promise.reject(err)
     }
-    // Responses carry no header, but a channel keeps one size limit for both directions
-    // (its mtu), so that every channel of a mux behaves like a swarm of that mtu.
-    const limited: AskHandler<A> = async (req, ctx) => {
-      const res = await handler(req, ctx)
-      const limit = this.mtu(req.src)
-      const size = payloadSize(res)
-      if (size > limit) throw new ResponseTooLargeError(size, limit)
-      return res
-    }
-    return serveOne(this.askInbox!, limited, opts)
+    // Responses go back raw; their size is the inner swarm's and the asker's to enforce.
+    return serveOne(this.askInbox!, handler, opts)
   }
 
   /** @internal The lookupPublicKey of the secure variants. */
-  protected lookupInner<Pub>(addr: A, opts?: CallOptions): Promise<Pub> {
+  protected async lookupInner<Pub>(addr: A, opts?: CallOptions): Promise<Pub> {
+    checkCall(this.closer, opts)
+    const inner = this.core.inner as Swarm<A> & Secure<A, Pub>
+    const { controller, dispose } = linkedAbort(this.closer.signal, opts?.signal)
     try {
-      checkCall(this.closer, opts)
+      return await inner.lookupPublicKey(addr, { ...opts, signal: controller.signal })
     } catch (err) {
-      return Promise.reject(err)
+      if (this.closer.closed && !opts?.signal?.aborted) throw new ClosedError()
+      throw err
+    } finally {
+      dispose()
     }
-    return (this.core.inner as Swarm<A> & Secure<A, Pub>).lookupPublicKey(addr, opts)
   }
+}
+
+/**
+ * The largest ask the inner swarm carries to `dst`: the option, else the inner swarm's own
+ * `maxAskSize` (a number, as askswarm's, or a method, as a mux channel's), else its mtu.
+ */
+function innerMaxAskSize<A extends Addr>(core: ChannelCore<A, unknown>, dst: A): number {
+  if (core.opts.innerMaxAskSize !== undefined) return core.opts.innerMaxAskSize
+  const own = (core.inner as { maxAskSize?: unknown }).maxAskSize
+  if (typeof own === 'number') return own
+  if (typeof own === 'function') return (own as (dst: A) => number).call(core.inner, dst)
+  return core.inner.mtu(dst)
 }
 
 /** A channel over an inner swarm that asks. */
 export class AskMuxChannel<A extends Addr, Id> extends MuxChannel<A, Id> implements Asker<A> {
-  /** Asks on this channel: the request carries the header, the response is raw. */
+  /**
+   * Asks on this channel: the request carries the header, the response is raw. Rejects
+   * `MTUExceededError` for a request over `maxAskSize(dst)`, `ResponseTooLargeError` for a
+   * response over it, `ClosedError` when this channel (or the mux) closes meanwhile, and as
+   * the inner swarm's ask otherwise.
+   */
   ask(dst: A, req: Payload, opts?: CallOptions): Promise<Uint8Array> {
     return this.askInner(dst, req, opts)
+  }
+  /**
+   * Largest request and response of an ask to `dst` on this channel: the inner swarm's ask
+   * limit (see `MuxOptions.innerMaxAskSize`) minus this channel's header. It may exceed `mtu`.
+   */
+  maxAskSize(dst: A): number {
+    return this.askLimit(dst)
   }
   /** Serves one ask that arrived on this channel. */
   serveAsk(handler: AskHandler<A>, opts?: CallOptions): Promise<void> {

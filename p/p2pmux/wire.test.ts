@@ -88,6 +88,30 @@ describe('p2pmux headers', () => {
           { numRuns: 2000 },
         )
       })
+
+      it('headerLength agrees with decode on random, mutated and valid bytes (property)', () => {
+        const valid = fc
+          .tuple(ids, fc.uint8Array({ maxLength: 8 }))
+          .map(([id, body]) => join(codec.encode(id), body))
+        const mutated = valid.chain((buf) =>
+          fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat()).map(([at, v, cut]) => {
+            const b = buf.slice()
+            if (b.length > 0) b[at % b.length] = v
+            return b.subarray(0, cut % (b.length + 1))
+          }),
+        )
+        fc.assert(
+          fc.property(fc.oneof(fc.uint8Array({ maxLength: 24 }), valid, mutated), (buf) => {
+            const n = codec.headerLength!(buf)
+            const d = codec.decode(buf)
+            expect(n).toBeGreaterThanOrEqual(0)
+            expect(n).toBeLessThanOrEqual(buf.length)
+            if (d.ok) expect(n).toBe(d.bodyOffset)
+            else if (d.reason === 'malformed') expect(n).toBe(0)
+          }),
+          { numRuns: 2000 },
+        )
+      })
     })
   }
 

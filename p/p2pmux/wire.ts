@@ -32,6 +32,15 @@ export interface ChannelCodec<Id> {
   encode(id: Id): Uint8Array
   /** Reads the header at the start of `buf`. Never throws. */
   decode(buf: Uint8Array): Decoded<Id>
+  /**
+   * Optional fast path of the receive loop: the byte length of the header at the start of
+   * `buf`, without decoding the id, or 0 when it cannot be the header of a local channel. It
+   * must agree with `decode`: whenever `decode(buf)` is ok, this is its `bodyOffset` (it may
+   * also return a length for an `unrepresentable` header). The mux then finds the channel by
+   * comparing header bytes, and calls `decode` only for headers that match no open channel.
+   * Never throws.
+   */
+  headerLength?(buf: Uint8Array): number
   /** Display text of an id (for errors and logs). */
   format(id: Id): string
 }
@@ -73,6 +82,14 @@ export const stringCodec: ChannelCodec<string> = {
     }
     return { ok: true, id, bodyOffset: at + n }
   },
+  headerLength(buf) {
+    // Names shorter than 128 bytes have a one-byte length: no varint parse, no allocation.
+    const b = buf.length > 0 ? buf[0]! : 0x80
+    if (b < 0x80) return 1 + b <= buf.length ? 1 + b : 0
+    const len = readUvarint(buf, 0)
+    if (len === undefined || len[0] > buf.length - len[1]) return 0
+    return len[1] + len[0]
+  },
   format: (id) => JSON.stringify(id),
 }
 
@@ -100,6 +117,7 @@ function fixedCodec(kind: string, bytes: 2 | 4): ChannelCodec<number> {
       const id = bytes === 2 ? view.getUint16(0) : view.getUint32(0)
       return { ok: true, id, bodyOffset: bytes }
     },
+    headerLength: (buf) => (buf.length < bytes ? 0 : bytes),
     format: (id) => String(id),
   }
 }
@@ -133,6 +151,7 @@ export const uint64Codec: ChannelCodec<bigint> = {
       bodyOffset: 8,
     }
   },
+  headerLength: (buf) => (buf.length < 8 ? 0 : 8),
   format: (id) => `${id}n`,
 }
 
@@ -158,6 +177,11 @@ export const varintCodec: ChannelCodec<number> = {
     const got = readUvarint(buf, 0)
     if (got !== undefined) return { ok: true, id: got[0], bodyOffset: got[1] }
     return isUvarint64(buf) ? UNREPRESENTABLE : MALFORMED
+  },
+  headerLength(buf) {
+    if (buf.length > 0 && buf[0]! < 0x80) return 1
+    const got = readUvarint(buf, 0)
+    return got === undefined ? 0 : got[1]
   },
   format: (id) => String(id),
 }
