@@ -846,7 +846,7 @@ describe('Channel over memswarm (ManualClock)', () => {
         ...(net.received.get(b)!.includes(`a${i}`) ? [] : [() => a.send(utf8(`a${i}`))]),
         ...(net.received.get(a)!.includes(`b${i}`) ? [] : [() => b.send(utf8(`b${i}`))]),
       ])
-    for (let t = 0; t < 30_000 && missing().length > 0; t += 500) {
+    for (let t = 0; t < 60_000 && missing().length > 0; t += 500) {
       for (const send of missing()) void send().catch(() => {})
       await clock.tick(500)
     }
@@ -878,7 +878,11 @@ describe('Channel over memswarm (ManualClock)', () => {
     }
     // Every a waits for its session; b becomes ready first (on InitDone), a on RespDone.
     const ready = net.channels.map(([a]) => a.waitReady())
-    const allReady = () => net.channels.every(([a, b]) => a.ready && b.ready)
+    // (`ready` turns false again once a pair has been idle for 15 s: count completions.)
+    const allReady = () =>
+      net.channels.every(
+        ([a, b]) => a.stats().handshakesCompleted > 0 && b.stats().handshakesCompleted > 0,
+      )
     await runUntil(clock, allReady, HANDSHAKE_TIMEOUT_MS)
     await Promise.all(ready)
     for (const [a, b] of net.channels) {
@@ -922,7 +926,11 @@ describe('Channel over memswarm (ManualClock)', () => {
     }
     // Both sides of every pair initiate at once.
     const ready = net.channels.flatMap(([a, b]) => [a.waitReady(), b.waitReady()])
-    const allReady = () => net.channels.every(([a, b]) => a.ready && b.ready)
+    // (`ready` turns false again once a pair has been idle for 15 s: count completions.)
+    const allReady = () =>
+      net.channels.every(
+        ([a, b]) => a.stats().handshakesCompleted > 0 && b.stats().handshakesCompleted > 0,
+      )
     await runUntil(clock, allReady, HANDSHAKE_TIMEOUT_MS)
     await Promise.all(ready)
     await exchange(clock, net)

@@ -53,8 +53,8 @@
  * - Simultaneous initiation: when `next` is our own handshake attempt (InitHello unanswered, or
  *   InitDone unconfirmed), the two InitHellos are compared by BLAKE2b-256 of the whole message
  *   (header included), bytewise as unsigned big-endian numbers: the lower one wins. If ours is
- *   lower, the peer's is verified (so its timestamp counts as seen) and otherwise ignored, and
- *   we resend our current handshake message; if theirs is lower, ours is abandoned and we
+ *   lower, the peer's is verified and otherwise ignored (while our InitHello is unanswered its
+ *   timestamp then counts as seen), and we resend our current handshake message; if theirs is lower, ours is abandoned and we
  *   respond to theirs. Both sides reach the same verdict, so they converge on one session
  *   (go-p2p's rule). When `next` is a responder attempt, a new InitHello that verifies (its
  *   timestamp is newer) replaces it: the peer has moved on (restarted, or started over).
@@ -629,6 +629,11 @@ export class Channel implements HasStats {
       compareTai64n(next.timestamp, timestamp) === 0
     if (cmp < 0 || (cmp === 0 && !samePending)) {
       this.#dropped.staleTimestamp++
+      // Typically a retransmission of an InitHello that lost the tie-break to ours: the peer
+      // has evidently not got ours yet, so send it again (our own bytes, to the peer only).
+      if (cmp === 0 && next?.initiator && next.state === 'init-hello-sent') {
+        out.push(next.handshakeMessage()!)
+      }
       return
     }
     if (next?.initiator && bytesCompare(next.id!, id) < 0) {
