@@ -54,11 +54,16 @@ async function recvRaw(s: MemSwarm): Promise<Message<MemAddr>> {
 }
 
 describe('askswarm over a lossy memswarm', () => {
+  // Both lossy tests run on a ManualClock: every deadline is simulated time, so what decides
+  // the test is its own assertion (never vitest's timeout racing a deadline), and the outcome
+  // does not depend on how loaded the machine is. The explicit per-test timeout is only a
+  // backstop, far above the few seconds these take.
   it('1000 asks at 20% loss: at least 99.9% succeed within their deadlines and no handler runs twice', async () => {
+    const clock = new ManualClock()
     // Wider windows than the defaults (32 asks in flight per peer, 64 handled per source, a
     // first RTO of 1 s) only to keep the test short; the protocol is the same.
-    const wide = { maxInFlightPerPeer: 128, maxHandlingPerSource: 128, initialRtoMs: 200 }
-    const { a, b, bAddr } = pair({ mtu: 1500, loss: 0.2, seed: 1234 }, wide)
+    const wide = { maxInFlightPerPeer: 128, maxHandlingPerSource: 128, initialRtoMs: 200, clock }
+    const { a, b, bAddr } = pair({ mtu: 1500, loss: 0.2, seed: 1234, clock }, wide)
     const runs = new Map<string, number>()
     const serving = serveAsks(
       b,
@@ -73,9 +78,13 @@ describe('askswarm over a lossy memswarm', () => {
     // With 20% loss each way an attempt fails with p = 0.36; backoff (capped at 2 s) fits ~15
     // attempts into 30 s, so an ask fails with p ≈ 0.36^15 ≈ 2e-7. (A 10 s deadline fits ~8:
     // p ≈ 3e-4 per ask, too close to the 0.1% allowed to keep the test reliable.)
-    const results = await Promise.allSettled(
+    const settled = Promise.allSettled(
       Array.from({ length: N }, (_, i) => a.ask(bAddr, text(`ask ${i}`), { timeoutMs: 30_000 })),
     )
+    // Past every deadline: each ask has settled, one way or the other.
+    await clock.tick(31_000)
+    const results = await settled
+    expect(a.stats().pending).toEqual({ inFlight: 0, queued: 0 })
     const ok = results.filter(
       (r, i) => r.status === 'fulfilled' && decoder.decode(r.value) === `re:ask ${i}`,
     ).length
@@ -94,7 +103,7 @@ describe('askswarm over a lossy memswarm', () => {
     )
     await b.close()
     await serving
-  })
+  }, 120_000)
 
   it('at-most-once under heavy duplication and reordering', async () => {
     const { a, b, bAddr } = pair({ mtu: 600, duplicate: 0.5, reorder: 0.3, seed: 9 })
@@ -120,19 +129,24 @@ describe('askswarm over a lossy memswarm', () => {
   it('requests and responses of more parts than one ACK or POLL bitmap covers complete under loss', async () => {
     // A 64-byte mtu: 32-byte request parts, and an ACK has room for 42 bytes of bitmap (336
     // parts), a POLL for 46 (368): 20 000 bytes need 625 request and 556 response parts.
-    const { a, b, bAddr } = pair({ mtu: 64, loss: 0.1, seed: 77 }, { initialRtoMs: 100 })
+    const clock = new ManualClock()
+    const { a, b, bAddr } = pair(
+      { mtu: 64, loss: 0.1, seed: 77, clock },
+      { initialRtoMs: 100, clock },
+    )
     const req = new Uint8Array(20_000).map((_, i) => (i * 7) & 0xff)
     let runs = 0
     const served = b.serveAsk((m) => {
       runs++
       return m.payload.slice().reverse()
     })
-    const res = await a.ask(bAddr, req, { timeoutMs: 25_000 })
-    expect(res).toEqual(req.slice().reverse())
+    const asked = a.ask(bAddr, req, { timeoutMs: 25_000 }).catch((e: unknown) => e)
+    await clock.tick(26_000)
+    expect(await asked).toEqual(req.slice().reverse())
     expect(runs).toBe(1)
     await served
     expect(a.stats().asks.polls).toBeGreaterThan(0)
-  })
+  }, 120_000)
 })
 
 describe('askswarm errors and limits', () => {
@@ -277,6 +291,68 @@ describe('askswarm errors and limits', () => {
     expect(() => new AskSwarm(realm.newSwarm(), { maxAskSize: 65535 * 68 + 1 })).toThrow(RangeError)
     expect(() => new AskSwarm(new Realm({ mtu: 32 }).newSwarm())).toThrow(RangeError)
     await realm.close()
+  })
+
+  it('a handler response that cannot be read is answered as a handler error; nothing stays running', async () => {
+    const { a, b, bAddr } = pair()
+    // A Uint8Array is a Payload, but one whose buffer was transferred away cannot be copied.
+    const detached = () => {
+      const u = new Uint8Array(8)
+      structuredClone(u.buffer, { transfer: [u.buffer] })
+      return u
+    }
+    const served = b.serveAsk(() => detached())
+    const asked = a.ask(bAddr, text('x'), { timeoutMs: 5000 }).catch((e: unknown) => e)
+    // serveAsk resolves: the handler "returned", and the answer is an error, never a throw here.
+    await served
+    const err = await asked
+    expect(isAskError(err)).toBe(true)
+    expect(String(err)).toContain('detached')
+    expect(b.stats().memory).toMatchObject({ running: 0, handling: 0, answers: 1 })
+    expect(b.stats().served).toMatchObject({ accepted: 1, failed: 1 })
+    // The server still serves.
+    const next = b.serveAsk((m) => m.payload)
+    expect(decoder.decode(await a.ask(bAddr, text('again')))).toBe('again')
+    await next
+  })
+
+  it('when the inner swarm closes underneath, the AskSwarm closes: pending and later calls reject with ERR_CLOSED', async () => {
+    const clock = new ManualClock()
+    const realm = new Realm({ clock })
+    const inner = realm.newSwarm()
+    const a = new AskSwarm(inner, { clock })
+    // A peer that takes the request but never serves it: the ask stays pending.
+    const b = new AskSwarm(realm.newSwarm(), { clock })
+    const bAddr = b.localAddrs()[0]!
+    cleanups.push(async () => {
+      await b.close()
+      await realm.close()
+      expect(clock.pending).toBe(0)
+    })
+    const outcome = (p: Promise<unknown>) => {
+      const o: { v: unknown } = { v: 'pending' }
+      p.then(
+        () => (o.v = 'resolved'),
+        (e: unknown) => (o.v = e),
+      )
+      return o
+    }
+    const asked = outcome(a.ask(bAddr, text('x'), { timeoutMs: 5000 }))
+    const served = outcome(a.serveAsk(() => text('y')))
+    const received = outcome(a.receive(() => {}))
+    await clock.tick(10)
+    await inner.close()
+    // Well past the ask's deadline: it must have ended with ERR_CLOSED, not ERR_TIMEOUT.
+    await clock.tick(6000)
+    expect(errorCode(asked.v)).toBe('ERR_CLOSED')
+    expect(errorCode(served.v)).toBe('ERR_CLOSED')
+    expect(errorCode(received.v)).toBe('ERR_CLOSED')
+    await expect(a.ask(bAddr, text('z'))).rejects.toSatisfy(isClosedError)
+    await expect(a.serveAsk(() => text('y'))).rejects.toSatisfy(isClosedError)
+    await expect(a.receive(() => {})).rejects.toSatisfy(isClosedError)
+    await expect(a.tell(bAddr, text('t'))).rejects.toSatisfy(isClosedError)
+    // close() is the same (already finished) close.
+    await a.close()
   })
 
   it('after close: pending asks and serveAsks reject with ERR_CLOSED, and the inner swarm is closed', async () => {

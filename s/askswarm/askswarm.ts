@@ -28,12 +28,14 @@ import {
   newMessageInbox,
   payloadSize,
   prepend,
+  pumpMessages,
   receiveOne,
   systemClock,
 } from '../../core/index.js'
+import { DEFAULT_REPLY_FACTOR } from './budget.js'
 import type { TableLimits } from './cache.js'
 import { AskClient, type AskOptions, type ClientSettings } from './client.js'
-import type { RttOptions } from './rtt.js'
+import { type RttOptions, resolveRttOptions } from './rtt.js'
 import { AskServer, type ServerSettings } from './server.js'
 import {
   Kind,
@@ -51,6 +53,9 @@ export const DEFAULT_MAX_ASK_SIZE = 1 << 20
 export const DEFAULT_TIMEOUT_MS = 10_000
 /** Default longest deadline, for callers and for the server. */
 export const DEFAULT_MAX_TIMEOUT_MS = 60_000
+export { DEFAULT_REPLY_FACTOR }
+/** Default length of a reply-credit bucket (credit lasts one to two of them). */
+export const DEFAULT_REPLY_WINDOW_MS = 1000
 
 /** Options of an `AskSwarm`. Every count and size is a positive integer. */
 export interface AskSwarmOptions extends RttOptions {
@@ -105,6 +110,20 @@ export interface AskSwarmOptions extends RttOptions {
   askInboxItems?: number
   /** Most request bytes waiting for `serveAsk` (default max(64 MiB, maxAskSize)). */
   askInboxBytes?: number
+  /**
+   * Anti-amplification: toward each source, replies other than the answer itself (ACKs,
+   * answers sent again, response parts a POLL asks for again) are sent only while they stay
+   * within this many times the bytes received from it recently (default 3, at least 1; plus
+   * one packet per `replyWindowMs`; see README).
+   */
+  replyFactor?: number
+  /** Reply credit (and an overdraft) lasts one to two of these (default 1000 ms). */
+  replyWindowMs?: number
+  /**
+   * A repeat of one request (a retransmitted part or a POLL that brings nothing new) is
+   * answered at most once per this many ms (default: half of `minRtoMs`, so 50 ms).
+   */
+  repeatIntervalMs?: number
   /** Most received tells held while nobody receives (default 1024). */
   inboxItems?: number
   /** Most bytes of received tells held (default 16 MiB). */
@@ -152,8 +171,11 @@ export interface AskSwarmStats extends Stats {
  *   once per ask while its answer (or tombstone) is remembered; see `cache.ts`.
  * - The inner swarm's own asks, if it has any, are not used: asks travel as datagrams.
  * - Malformed, forged or unexpected messages are dropped and counted in `stats().dropped`.
+ * - Replies other than the answer itself stay within `replyFactor` (3) times the bytes
+ *   received from their source (anti-amplification; see `server.ts` and README.md).
  * - Owns the inner swarm: `close()` closes it, rejects pending `ask`, `serveAsk` and `receive`
- *   with `ClosedError`, and stops every loop and timer.
+ *   with `ClosedError`, and stops every loop and timer. When the inner swarm closes by itself
+ *   (or its `receive` fails), this swarm closes the same way.
  *
  * The class satisfies core's `AskSwarm<A>` type (the same name; import one of them renamed
  * when you need both). `newAskSwarm` also passes `Secure` through.
@@ -167,6 +189,8 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
   readonly #server: AskServer<A>
   readonly #maxAskSize: number
   readonly #loop: Promise<void>
+  /** The receive callback, made once (not per message). */
+  readonly #onMessage = (m: Message<A>): void => this.#handle(m)
   readonly #log: (event: string, detail: Record<string, unknown>) => void
   #tellsOut = 0
   #tellsIn = 0
@@ -211,6 +235,12 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
     if (maxTimeoutMs > MAX_UINT32)
       throw new RangeError(`maxTimeoutMs must be at most ${MAX_UINT32}`)
     const burstParts = int(opts.burstParts ?? 64, 'burstParts')
+    const rtt = resolveRttOptions({
+      initialRtoMs: opts.initialRtoMs,
+      minRtoMs: opts.minRtoMs,
+      maxRtoMs: opts.maxRtoMs,
+      granularityMs: opts.granularityMs,
+    })
     const clientSettings: ClientSettings = {
       maxAskSize,
       defaultTimeoutMs,
@@ -218,12 +248,7 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
       maxInFlightPerPeer: int(opts.maxInFlightPerPeer ?? 32, 'maxInFlightPerPeer'),
       maxQueuedPerPeer: int(opts.maxQueuedPerPeer ?? 1024, 'maxQueuedPerPeer', 0),
       burstParts,
-      rtt: {
-        initialRtoMs: opts.initialRtoMs,
-        minRtoMs: opts.minRtoMs,
-        maxRtoMs: opts.maxRtoMs,
-        granularityMs: opts.granularityMs,
-      },
+      rtt,
       maxPeers: int(opts.maxPeers ?? 4096, 'maxPeers'),
       session: opts.session,
     }
@@ -260,6 +285,14 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
       sweepMs: int(opts.sweepMs ?? 1000, 'sweepMs'),
       askInboxItems: int(opts.askInboxItems ?? 1024, 'askInboxItems'),
       askInboxBytes: int(opts.askInboxBytes ?? Math.max(64 << 20, askBytes), 'askInboxBytes'),
+      repeatIntervalMs: int(
+        opts.repeatIntervalMs ?? Math.max(1, Math.floor(rtt.minRtoMs / 2)),
+        'repeatIntervalMs',
+        0,
+      ),
+      replyFactor: int(opts.replyFactor ?? DEFAULT_REPLY_FACTOR, 'replyFactor'),
+      replyWindowMs: int(opts.replyWindowMs ?? DEFAULT_REPLY_WINDOW_MS, 'replyWindowMs'),
+      maxReplySources: clientSettings.maxPeers,
     }
     const link = {
       clock: this.#clock,
@@ -273,7 +306,12 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
       maxItems: int(opts.inboxItems ?? 1024, 'inboxItems'),
       maxBytes: int(opts.inboxBytes ?? 16 << 20, 'inboxBytes'),
     })
-    this.#loop = this.#pump()
+    // The inner swarm closing underneath (or failing) closes this swarm: pending and later
+    // calls then reject with ClosedError instead of waiting for replies that cannot come.
+    this.#loop = pumpMessages(inner, this.#onMessage).then((err) => {
+      if (err !== undefined) this.#log('inner receive failed', { err })
+      void this.close()
+    })
   }
 
   /** Largest request (and, by default, response) in bytes: the `maxAskSize` option. */
@@ -371,7 +409,8 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
   /**
    * Rejects pending asks (sending CANCELs) and serveAsks with `ClosedError`, aborts running
    * handlers, tells their callers the server is closing (best effort), closes the inner swarm
-   * and stops the receive loop and every timer. Idempotent.
+   * and stops the receive loop and every timer. Idempotent. Also runs by itself when the inner
+   * swarm closes (or its receive fails): the whole AskSwarm is then closed.
    */
   close(): Promise<void> {
     return this.#closer.close(async () => {
@@ -411,24 +450,7 @@ export class AskSwarm<A extends Addr> implements Swarm<A>, Asker<A>, HasStats {
     if (!isClosedError(err)) this.#log('send failed', { err })
   }
 
-  async #pump(): Promise<void> {
-    const signal = this.#closer.signal
-    while (!signal.aborted) {
-      try {
-        await this.#inner.receive((m) => this.#onMessage(m), { signal })
-      } catch (err) {
-        if (signal.aborted) return
-        // The inner swarm closed under us, or failed: nothing more will arrive.
-        if (!isClosedError(err)) this.#log('inner receive failed', { err })
-        this.#inbox.close(
-          isClosedError(err) ? err : new ClosedError('inner swarm failed', { cause: err }),
-        )
-        return
-      }
-    }
-  }
-
-  #onMessage(m: Message<A>): void {
+  #handle(m: Message<A>): void {
     // Closing: nothing received changes the state any more.
     if (this.#closer.closed) return
     const f = parseFrame(m.payload)

@@ -62,6 +62,8 @@ function deliver(
       maxResponse: 0,
       firstAt: now,
       lastAt: now,
+      repeatAt: Number.NEGATIVE_INFINITY,
+      newSinceAck: false,
     })
     return undefined
   }
@@ -242,15 +244,16 @@ describe('RequestTable: answers, tombstones and expiry', () => {
   it('an answer larger than maxAnswerBytes leaves a tombstone at once', () => {
     const t = new RequestTable<string>({ ...roomy, maxAnswerBytes: 10 }, 1000)
     t.startRunning('k', 's', 1, 'k', 500)
-    t.finish('k', response(11), 0)
+    expect(t.usage().running).toBe(1)
+    expect(t.finish('k', response(11), 0)).toBeUndefined()
     expect(t.get('k', 1)).toMatchObject({ state: 'gone', why: 'evicted' })
-    expect(t.usage().answerBytes).toBe(0)
+    expect(t.usage()).toMatchObject({ answerBytes: 0, running: 0 })
   })
 
   it('answers and tombstones expire; running requests do not', () => {
     const t = new RequestTable<string>(roomy, 1000)
     t.startRunning('done', 's', 1, 'x', 100)
-    t.finish('done', response(5), 0)
+    expect(t.finish('done', response(5), 0)).toMatchObject({ state: 'done', bytes: 5 })
     t.startRunning('gone', 's', 1, 'y', 200)
     t.forget('gone', 'late')
     t.startRunning('run', 's', 1, 'z', 50)
@@ -261,7 +264,7 @@ describe('RequestTable: answers, tombstones and expiry', () => {
     t.expire(200)
     expect(t.get('gone', 200)).toBeUndefined()
     expect(t.idle).toBe(true)
-    expect(t.usage().handling).toBe(3)
+    expect(t.usage()).toMatchObject({ handling: 3, running: 1 })
   })
 
   it('incomplete requests expire at their deadline or when idle', () => {
@@ -275,6 +278,8 @@ describe('RequestTable: answers, tombstones and expiry', () => {
         maxResponse: 0,
         firstAt: 0,
         lastAt: 0,
+        repeatAt: Number.NEGATIVE_INFINITY,
+        newSinceAck: false,
       })
     add('short', 50)
     add('long', 10_000)

@@ -30,7 +30,7 @@
  * the handler settles, even past the deadline, because the handler may still hold memory)
  * are counted against `maxHandlingPerSource`, `maxHandling` and `maxHandlingBytes`.
  */
-import type { Assembly } from './reassembly.js'
+import type { Assembly, Bitset } from './reassembly.js'
 
 /** Limits of a `RequestTable`. Every field is a positive integer. */
 export interface TableLimits {
@@ -79,6 +79,21 @@ export type ErrorAnswer = Extract<Answer, { readonly kind: 'error' }>
 /** Why a tombstone has no answer. */
 export type GoneReason = 'evicted' | 'cancelled' | 'late'
 
+/**
+ * What the server sent again for one request: the state of its limits on repeats (see
+ * `server.ts`). Mutable; the table only creates it.
+ */
+export interface Replies {
+  /** When a repeat (a part or POLL that brought nothing new) was last answered; -Infinity: never. */
+  repeatAt: number
+  /** Parts of the answer sent again after their first send (an ERROR counts as one part). */
+  resent: number
+  /** Response parts sent at least once (created when the first part is sent). */
+  sent: Bitset | undefined
+  /** Response parts the caller reported having, from its POLLs (created on the first one). */
+  has: Bitset | undefined
+}
+
 /** An incomplete request. */
 export interface Receiving {
   readonly state: 'receiving'
@@ -89,6 +104,10 @@ export interface Receiving {
   readonly maxResponse: number
   readonly firstAt: number
   lastAt: number
+  /** When a repeat was last answered with an ACK; -Infinity: never. */
+  repeatAt: number
+  /** A part was stored since the last ACK (an ACK then reports progress, not a repeat). */
+  newSinceAck: boolean
 }
 
 /** A request queued for or inside a handler. */
@@ -107,6 +126,8 @@ export interface Done {
   readonly answer: Answer
   readonly bytes: number
   readonly expiresAt: number
+  /** What was sent of the answer, for the limits on repeats. */
+  readonly replies: Replies
 }
 
 /** A request handled (or given up) whose answer is not kept. */
@@ -114,6 +135,8 @@ export interface Gone {
   readonly state: 'gone'
   readonly why: GoneReason
   readonly expiresAt: number
+  /** When a repeat was last answered (ERROR answer lost); -Infinity: never. */
+  repeatAt: number
 }
 
 /** Any entry. */
@@ -133,6 +156,8 @@ export interface TableUsage {
   readonly incomplete: number
   /** Bytes reserved by incomplete requests. */
   readonly incompleteBytes: number
+  /** Requests queued for or inside a handler whose answer is not recorded yet. */
+  readonly running: number
   /** Requests being handled (queued or running, until their handler settles). */
   readonly handling: number
   /** Request bytes being handled. */
@@ -305,19 +330,19 @@ export class RequestTable<T> {
   }
 
   /**
-   * Caches the answer of running request `key`. Older answers are dropped (leaving
-   * tombstones) to make room; an answer larger than `maxAnswerBytes` leaves a tombstone at once.
-   * Does nothing unless `key` is running.
+   * Caches the answer of running request `key` and returns its entry. Older answers are
+   * dropped (leaving tombstones) to make room; an answer larger than `maxAnswerBytes` leaves a
+   * tombstone at once (and undefined is returned). Does nothing unless `key` is running.
    */
-  finish(key: string, answer: Answer, now: number): void {
+  finish(key: string, answer: Answer, now: number): Done | undefined {
     const run = this.#running.get(key)
-    if (run === undefined) return
+    if (run === undefined) return undefined
     this.#running.delete(key)
     const bytes = answer.kind === 'response' ? answer.data.length : 0
     if (bytes > this.limits.maxAnswerBytes) {
       this.#counters.answersEvicted++
       this.#tombstone(key, 'evicted', run.expiresAt)
-      return
+      return undefined
     }
     while (
       this.#done.size > 0 &&
@@ -329,8 +354,17 @@ export class RequestTable<T> {
       this.#counters.answersEvicted++
       if (old.expiresAt > now) this.#tombstone(oldKey, 'evicted', old.expiresAt)
     }
-    this.#done.set(key, { state: 'done', src: run.src, answer, bytes, expiresAt: run.expiresAt })
+    const done: Done = {
+      state: 'done',
+      src: run.src,
+      answer,
+      bytes,
+      expiresAt: run.expiresAt,
+      replies: { repeatAt: Number.NEGATIVE_INFINITY, resent: 0, sent: undefined, has: undefined },
+    }
+    this.#done.set(key, done)
     this.#answerBytes += bytes
+    return done
   }
 
   /**
@@ -390,6 +424,7 @@ export class RequestTable<T> {
     return {
       incomplete: this.#receiving.size,
       incompleteBytes: this.#incompleteBytes,
+      running: this.#running.size,
       handling: this.#handling,
       handlingBytes: this.#handlingBytes,
       answers: this.#done.size,
@@ -462,7 +497,7 @@ export class RequestTable<T> {
       this.#gone.delete(oldest)
       this.#counters.tombstonesEvicted++
     }
-    this.#gone.set(key, { state: 'gone', why, expiresAt })
+    this.#gone.set(key, { state: 'gone', why, expiresAt, repeatAt: Number.NEGATIVE_INFINITY })
   }
 }
 

@@ -11,7 +11,10 @@
  *    a bitmap from there), or "complete" once it has them all. An ACK that acknowledges new parts sends the next burst
  *    at once (so large requests are clocked by ACKs, not by timers).
  * 3. The response comes in parts the same way; the last part of each burst is flagged, and
- *    if parts are missing then the caller sends a POLL with a bitmap of what it has.
+ *    if parts are missing then the caller sends a POLL with a bitmap of what it has. A POLL
+ *    that asks for parts to be sent again is padded (with zero bytes after its bitmap, which
+ *    mean nothing) to a third of their size: the server sends parts again only within 3× the
+ *    bytes it receives from us (its anti-amplification budget, see `budget.ts`).
  * 4. A timer retransmits: unacknowledged request parts while the server has not confirmed the
  *    whole request, else a POLL. Its timeout is the peer's RTO (`rtt.ts`), doubled on each
  *    expiry and reset when a reply brings something new. No retransmission is sent after the
@@ -46,6 +49,7 @@ import {
   payloadCopy,
   payloadSize,
 } from '../../core/index.js'
+import { DEFAULT_REPLY_FACTOR } from './budget.js'
 import { Assembly, Bitset, partOf } from './reassembly.js'
 import { type RttOptions, RttTable } from './rtt.js'
 import {
@@ -57,7 +61,9 @@ import {
   MAX_UINT32,
   POLL_HEADER_SIZE,
   REQUEST_HEADER_SIZE,
+  RESPONSE_HEADER_SIZE,
   type ResponseFrame,
+  WireId,
   encodeCancel,
   encodePoll,
   encodeRequestHeader,
@@ -168,6 +174,8 @@ class Outgoing<A extends Addr> {
   /** The server confirmed the whole request (ACK complete, or a response part arrived). */
   serverHasAll = false
   response: Assembly | undefined
+  /** Highest index of a response part stored (-1: none). */
+  highestPart = -1
   /** Retransmissions since the last progress: the backoff exponent. */
   attempt = 0
   tx = 0
@@ -178,7 +186,7 @@ class Outgoing<A extends Addr> {
   removeAbort: (() => void) | undefined
 
   constructor(
-    readonly id: AskId,
+    readonly id: WireId,
     readonly dst: A,
     readonly dstKey: string,
     readonly req: Uint8Array,
@@ -213,7 +221,10 @@ export class AskClient<A extends Addr> {
   readonly #rtt: RttTable
   readonly #pending = new Map<number, Outgoing<A>>()
   readonly #peers = new Map<string, PeerSlots<A>>()
-  #session: bigint
+  #session = 0n
+  /** The session's halves, as ids carry them. */
+  #sessionHi = 0
+  #sessionLo = 0
   #nextSeq = 0
   #lastSampled: string | undefined
   readonly #c: ClientCounters = {
@@ -242,7 +253,7 @@ export class AskClient<A extends Addr> {
     this.#s = settings
     this.#link = link
     this.#rtt = new RttTable(settings.rtt, settings.maxPeers)
-    this.#session = settings.session ?? randomSession()
+    this.#setSession(settings.session ?? randomSession())
   }
 
   /** The current session (random per AskSwarm; a new one after 2^32 asks). */
@@ -345,6 +356,7 @@ export class AskClient<A extends Addr> {
       this.#c.duplicateResponseParts++
     } else {
       this.#c.responseParts++
+      if (f.index > o.highestPart) o.highestPart = f.index
       if (r === 'complete') {
         this.#finish(o, o.response.take(), 'succeeded')
         return
@@ -353,7 +365,7 @@ export class AskClient<A extends Addr> {
     }
     o.serverHasAll = true
     if (f.ackRequested) {
-      this.#sendPoll(o)
+      this.#sendPoll(o, false)
       this.#armRetransmit(o)
     }
   }
@@ -379,6 +391,7 @@ export class AskClient<A extends Addr> {
       o.acked.clear()
       o.serverHasAll = false
       o.response = undefined
+      o.highestPart = -1
       this.#sendBurst(o)
       this.#armRetransmit(o)
       return
@@ -485,18 +498,25 @@ export class AskClient<A extends Addr> {
     return { partLen, count, timeoutMs, maxResponse }
   }
 
-  #takeId(): AskId {
+  #setSession(session: bigint): void {
+    const w = WireId.of({ session, seq: 0 })
+    this.#session = session
+    this.#sessionHi = w.hi
+    this.#sessionLo = w.lo
+  }
+
+  #takeId(): WireId {
     if (this.#nextSeq > MAX_UINT32) {
       // A fresh session keeps ids unique: (session, seq) never repeats.
-      this.#session = randomSession()
+      this.#setSession(randomSession())
       this.#nextSeq = 0
     }
-    return { session: this.#session, seq: this.#nextSeq++ }
+    return new WireId(this.#sessionHi, this.#sessionLo, this.#nextSeq++)
   }
 
   #lookup(src: A, id: AskId): Outgoing<A> | undefined {
     const o = this.#pending.get(id.seq)
-    if (o === undefined || o.id.session !== id.session || o.phase !== 'active') {
+    if (o === undefined || !o.id.sameSession(id) || o.phase !== 'active') {
       this.#drops.unknownId++
       return undefined
     }
@@ -541,9 +561,30 @@ export class AskClient<A extends Addr> {
     }
   }
 
-  #sendPoll(o: Outgoing<A>): void {
-    const room = this.#link.innerMtu(o.dst) - POLL_HEADER_SIZE
-    const { base, bitmap } = o.response?.received.encode(room) ?? NOTHING
+  /**
+   * Sends a POLL: what we have of the response. When it asks for parts to be sent again, its
+   * bitmap is padded with zero bytes (parts past the bitmap's last set bit are missing anyway)
+   * so the server's reply budget covers them: a third of their bytes, up to the mtu. Lost are
+   * the parts below the highest one received, and after a timeout (`fromTimer`) every missing
+   * part, up to a burst.
+   */
+  #sendPoll(o: Outgoing<A>, fromTimer: boolean): void {
+    const room = Math.max(0, this.#link.innerMtu(o.dst) - POLL_HEADER_SIZE)
+    const r = o.response
+    let { base, bitmap } = r?.received.encode(room) ?? NOTHING
+    if (r !== undefined) {
+      const have = r.received.count
+      const lost = fromTimer
+        ? Math.min(r.count - have, this.#s.burstParts)
+        : Math.max(0, o.highestPart + 1 - have)
+      const want = Math.ceil((lost * (r.partLen + RESPONSE_HEADER_SIZE)) / DEFAULT_REPLY_FACTOR)
+      const size = Math.min(room, want)
+      if (size > bitmap.length) {
+        const padded = new Uint8Array(size)
+        padded.set(bitmap)
+        bitmap = padded
+      }
+    }
     this.#c.polls++
     this.#link.send(o.dst, encodePoll({ id: o.id, tx: this.#nextTx(o), base, bitmap }))
   }
@@ -598,7 +639,7 @@ export class AskClient<A extends Addr> {
     this.#c.retransmissions++
     // Every part acknowledged but no "complete" yet (its ACK was lost): ask where things stand.
     if (!o.serverHasAll && !o.acked.full) this.#sendBurst(o)
-    else this.#sendPoll(o)
+    else this.#sendPoll(o, true)
     this.#armRetransmit(o)
   }
 

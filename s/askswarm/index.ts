@@ -2,11 +2,15 @@ export {
   AskSwarm,
   DEFAULT_MAX_ASK_SIZE,
   DEFAULT_MAX_TIMEOUT_MS,
+  DEFAULT_REPLY_FACTOR,
+  DEFAULT_REPLY_WINDOW_MS,
   DEFAULT_TIMEOUT_MS,
   SecureAskSwarm,
   newAskSwarm,
 } from './askswarm.js'
 export type { AddrOf, AskSwarmOf, AskSwarmOptions, AskSwarmStats } from './askswarm.js'
+export { ReplyBudget } from './budget.js'
+export type { ReplyBudgetOptions } from './budget.js'
 export { RequestTable } from './cache.js'
 export type {
   Answer,
@@ -14,6 +18,7 @@ export type {
   Entry,
   ErrorAnswer,
   GoneReason,
+  Replies,
   TableCounters,
   TableLimits,
   TableUsage,
@@ -30,6 +35,7 @@ export {
   resolveRttOptions,
 } from './rtt.js'
 export type { RttOptions } from './rtt.js'
+export { MIN_ACK_BITMAP_BYTES, MIN_RESENDS } from './server.js'
 export type { ServerCounters, ServerDrops } from './server.js'
 export {
   ACK_HEADER_SIZE,
@@ -46,6 +52,7 @@ export {
   REQUEST_HEADER_SIZE,
   RESPONSE_HEADER_SIZE,
   TELL_HEADER_SIZE,
+  WireId,
   encodeAck,
   encodeCancel,
   encodeError,

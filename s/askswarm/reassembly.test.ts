@@ -62,6 +62,75 @@ describe('Bitset', () => {
   })
 })
 
+describe('Bitset against a model (a plain set of indices)', () => {
+  type Op =
+    | { op: 'add'; i: number }
+    | { op: 'merge'; base: number; bitmap: Uint8Array }
+    | { op: 'encode'; room: number }
+    | { op: 'missing'; max: number }
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ op: fc.constant('add' as const), i: fc.integer({ min: -2, max: 300 }) }),
+    fc.record({
+      op: fc.constant('merge' as const),
+      base: fc.integer({ min: 0, max: 320 }),
+      bitmap: fc.uint8Array({ maxLength: 40 }),
+    }),
+    fc.record({ op: fc.constant('encode' as const), room: fc.integer({ min: 0, max: 50 }) }),
+    fc.record({ op: fc.constant('missing' as const), max: fc.integer({ min: 0, max: 300 }) }),
+  )
+
+  it('add, merge, encode, missing and firstMissing agree with the model (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.array(op, { maxLength: 30 }),
+        (size, ops) => {
+          const b = new Bitset(size)
+          const model = new Set<number>()
+          const firstMissing = () => {
+            let i = 0
+            while (i < size && model.has(i)) i++
+            return i
+          }
+          for (const o of ops) {
+            if (o.op === 'add') {
+              const fresh = o.i >= 0 && o.i < size && !model.has(o.i)
+              if (fresh) model.add(o.i)
+              expect(b.add(o.i)).toBe(fresh)
+            } else if (o.op === 'merge') {
+              const before = model.size
+              for (let i = 0; i < Math.min(o.base, size); i++) model.add(i)
+              for (let j = 0; j < o.bitmap.length * 8; j++) {
+                if (o.base + j < size && (o.bitmap[j >> 3]! & (1 << (j & 7))) !== 0) {
+                  model.add(o.base + j)
+                }
+              }
+              expect(b.merge(o.bitmap, o.base)).toBe(model.size - before)
+            } else if (o.op === 'encode') {
+              const { base, bitmap } = b.encode(o.room)
+              expect(base).toBe(firstMissing())
+              expect(bitmap.length).toBeLessThanOrEqual(o.room)
+              if (bitmap.length > 0) expect(bitmap[bitmap.length - 1]).not.toBe(0)
+              const n = Math.min(size - base, o.room * 8)
+              for (let j = 0; j < n; j++) {
+                const bit = j < bitmap.length * 8 && (bitmap[j >> 3]! & (1 << (j & 7))) !== 0
+                expect(bit).toBe(model.has(base + j))
+              }
+            } else {
+              const want: number[] = []
+              for (let i = 0; i < size && want.length < o.max; i++) if (!model.has(i)) want.push(i)
+              expect(b.missing(o.max)).toEqual(want)
+            }
+            expect(b.count).toBe(model.size)
+            expect(b.firstMissing()).toBe(firstMissing())
+            expect(b.full).toBe(model.size === size)
+          }
+        },
+      ),
+    )
+  })
+})
+
 describe('Assembly', () => {
   it('refuses a first part that claims more than the limit, before allocating', () => {
     expect(Assembly.check({ total: 1001, index: 0, count: 2 }, 600, 1000)).toBeUndefined()

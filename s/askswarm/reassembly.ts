@@ -8,12 +8,25 @@
  */
 import { type PartFields, partSize } from './wire.js'
 
-/** A fixed-size set of part indices, encoded on the wire LSB first (bit i in byte i>>3). */
+/** Set bits in each byte value. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0
+  for (let v = b; v !== 0; v &= v - 1) n++
+  return n
+})
+
+/**
+ * A fixed-size set of part indices, encoded on the wire LSB first (bit i in byte i>>3).
+ *
+ * `encode`, `merge` and `missing` work a byte at a time, so their cost follows the bytes they
+ * read or write (a peer's bitmap, the room in a reply), never the set's size alone: a peer that
+ * sends small packets cannot make us loop over a large set for each one.
+ */
 export class Bitset {
   readonly size: number
   readonly #bytes: Uint8Array
   #count = 0
-  /** No index below this is missing (a hint, advanced lazily). */
+  /** No index below this is missing (advanced lazily). */
   #firstMissing = 0
 
   /** An empty set over `[0, size)`. */
@@ -54,20 +67,37 @@ export class Bitset {
    * `bitmap` (bits past `size` are ignored). Returns how many indices were new.
    */
   merge(bitmap: Uint8Array, base = 0): number {
-    let added = 0
+    const before = this.#count
     const below = Math.min(Math.max(0, base), this.size)
-    for (let i = this.#firstMissing; i < below; i++) if (this.add(i)) added++
-    const n = Math.min(bitmap.length * 8, this.size - below)
-    for (let i = 0; i < n; i++) {
-      if ((bitmap[i >> 3]! & (1 << (i & 7))) !== 0 && this.add(below + i)) added++
+    if (below > this.#firstMissing) {
+      this.#orRange(this.#firstMissing, below)
+      this.#firstMissing = below
     }
-    return added
+    const n = Math.min(bitmap.length * 8, this.size - below)
+    const whole = n >> 3
+    const shift = below & 7
+    let at = below >> 3
+    for (let j = 0; j < whole; j++, at++) {
+      const b = bitmap[j]!
+      if (b === 0) continue
+      this.#orByte(at, (b << shift) & 0xff)
+      if (shift !== 0) this.#orByte(at + 1, b >> (8 - shift))
+    }
+    // The last few bits, one at a time (at most 7).
+    for (let i = whole * 8; i < n; i++) {
+      if ((bitmap[i >> 3]! & (1 << (i & 7))) !== 0) this.add(below + i)
+    }
+    return this.#count - before
   }
 
   /** The smallest index that is not a member (`size` when full). */
   firstMissing(): number {
-    while (this.#firstMissing < this.size && this.has(this.#firstMissing)) this.#firstMissing++
-    return this.#firstMissing
+    let i = this.#firstMissing
+    while (i < this.size && (i & 7) !== 0 && this.has(i)) i++
+    if ((i & 7) === 0) while (i < this.size && this.#bytes[i >> 3] === 0xff) i += 8
+    while (i < this.size && this.has(i)) i++
+    this.#firstMissing = i
+    return i
   }
 
   /** Empties the set. */
@@ -85,14 +115,21 @@ export class Bitset {
    */
   encode(maxBytes: number): { base: number; bitmap: Uint8Array } {
     const base = this.firstMissing()
-    const n = Math.min(this.size - base, Math.max(0, maxBytes) * 8)
+    const n = Math.min(this.size - base, Math.max(0, Math.floor(maxBytes)) * 8)
     const out = new Uint8Array(Math.ceil(n / 8))
+    const shift = base & 7
+    const from = base >> 3
+    const bytes = this.#bytes
     let end = 0
-    for (let i = 0; i < n; i++) {
-      if (this.has(base + i)) {
-        out[i >> 3]! |= 1 << (i & 7)
-        end = (i >> 3) + 1
-      }
+    for (let j = 0; j < out.length; j++) {
+      let b = bytes[from + j]! >> shift
+      if (shift !== 0 && from + j + 1 < bytes.length)
+        b |= (bytes[from + j + 1]! << (8 - shift)) & 0xff
+      // Bits past n (past the set or the room) are not members to report.
+      const left = n - j * 8
+      if (left < 8) b &= (1 << left) - 1
+      out[j] = b
+      if (b !== 0) end = j + 1
     }
     return { base, bitmap: out.subarray(0, end) }
   }
@@ -100,10 +137,36 @@ export class Bitset {
   /** Up to `max` indices that are not members, in increasing order. */
   missing(max: number): number[] {
     const out: number[] = []
-    for (let i = this.firstMissing(); i < this.size && out.length < max; i++) {
+    let i = this.firstMissing()
+    while (i < this.size && out.length < max) {
+      if ((i & 7) === 0 && this.#bytes[i >> 3] === 0xff) {
+        i += 8
+        continue
+      }
       if (!this.has(i)) out.push(i)
+      i++
     }
     return out
+  }
+
+  /** Adds every index in `[from, to)`. */
+  #orRange(from: number, to: number): void {
+    let i = from
+    for (; i < to && (i & 7) !== 0; i++) this.add(i)
+    for (; i + 8 <= to; i += 8) this.#orByte(i >> 3, 0xff)
+    for (; i < to; i++) this.add(i)
+  }
+
+  /** ORs `bits` into byte `at`, counting the new members (bits past `size` are never set). */
+  #orByte(at: number, bits: number): void {
+    if (at >= this.#bytes.length) return
+    const old = this.#bytes[at]!
+    let add = bits & ~old
+    const past = (at + 1) * 8 - this.size
+    if (past > 0) add &= (1 << (8 - past)) - 1
+    if (add === 0) return
+    this.#bytes[at] = old | add
+    this.#count += POPCOUNT[add]!
   }
 }
 

@@ -8,11 +8,23 @@
  * per part. The reply depends on what the server knows of the request:
  * - incomplete: an ACK with the bitmap of parts received;
  * - queued or in a handler: an ACK "complete" (the handler is not run again);
- * - answered: the cached answer again (the first burst of the response, or the ERROR);
+ * - answered: the cached answer again (the response parts the caller lacks, or the ERROR);
  * - a tombstone: ERROR ANSWER_LOST if the answer was evicted, nothing if the ask was cancelled
  *   or its deadline passed.
  * A POLL gets the missing response parts (a burst), or the ACK/ERROR above, or an ACK
  * "unknown" when the server knows nothing of the id.
+ *
+ * Anti-amplification (a source address can be forged over plain UDP, so nothing a packet
+ * triggers may be much larger than the packet, or repeat without bound):
+ * - the answer itself (the ERROR, or each response part sent for the first time) is sent once;
+ * - every other reply (ACKs, answers sent again, ERRORs to refused requests, "unknown") is
+ *   charged to its source's `ReplyBudget`: each byte received earns `replyFactor` (3) bytes
+ *   of credit for one to two seconds, and a reply is sent only while credit is left
+ *   (`budget.ts`);
+ * - an ACK is never larger than the packet it answers (or a 38-byte minimum);
+ * - a repeat (a part or POLL that brings nothing new) is answered at most once per
+ *   `repeatIntervalMs` per request;
+ * - each answer's parts are sent again at most max(2 × count, 8) times over its life.
  */
 import {
   type Addr,
@@ -42,9 +54,12 @@ import {
   type BudgetRefusal,
   type Entry,
   type ErrorAnswer,
+  type Receiving,
+  type Replies,
   RequestTable,
   type TableLimits,
 } from './cache.js'
+import { ReplyBudget } from './budget.js'
 import { Assembly, Bitset, partOf } from './reassembly.js'
 import {
   ACK_HEADER_SIZE,
@@ -74,7 +89,20 @@ export interface ServerSettings {
   readonly sweepMs: number
   readonly askInboxItems: number
   readonly askInboxBytes: number
+  /** A repeat of one request is answered at most once per this many ms. */
+  readonly repeatIntervalMs: number
+  /** Bytes of replies per byte received, per source (see `budget.ts`). */
+  readonly replyFactor: number
+  /** Reply credit lasts one to two of these (ms). */
+  readonly replyWindowMs: number
+  /** Sources whose reply budget is remembered. */
+  readonly maxReplySources: number
 }
+
+/** An ACK's bitmap may always use this many bytes, even when the packet it answers is smaller. */
+export const MIN_ACK_BITMAP_BYTES = 16
+/** An answer of `count` parts is sent again at most max(2 × count, this) parts over its life. */
+export const MIN_RESENDS = 8
 
 /** How the server reaches the network; provided by `AskSwarm`. */
 export interface ServerLink<A extends Addr> {
@@ -105,8 +133,10 @@ export interface ServerCounters {
   answersSuppressed: number
   /** ACKs sent. */
   acks: number
-  /** Response parts sent. */
+  /** Response parts sent, first sends and resends. */
   responseParts: number
+  /** Response parts (and ERRORs) sent again after their first send. */
+  responsePartsResent: number
   /** POLLs received. */
   polls: number
 }
@@ -132,6 +162,12 @@ export interface ServerDrops {
   handlingTotal: number
   /** For a request whose deadline passed or that was cancelled (a tombstone). */
   late: number
+  /** Repeats of a request not answered: one was answered less than `repeatIntervalMs` ago. */
+  repeatTooSoon: number
+  /** Replies not sent: their source's reply budget was spent (see `budget.ts`). */
+  replyOverBudget: number
+  /** Parts not sent again: the answer was already sent again max(2 × count, 8) parts. */
+  resendOverCap: number
 }
 
 /** A request queued for or inside a handler: the `IncomingAsk` the ask inbox holds. */
@@ -146,6 +182,8 @@ class Incoming<A extends Addr> implements IncomingAsk<A> {
   cancelDeadline: (() => void) | undefined
   lastTx: number
   lastTxAt: number
+  /** When a repeat was last answered ("complete"); -Infinity: never. */
+  repeatAt = Number.NEGATIVE_INFINITY
 
   constructor(
     readonly server: AskServer<A>,
@@ -213,6 +251,7 @@ export class AskServer<A extends Addr> {
   readonly #s: ServerSettings
   readonly #link: ServerLink<A>
   readonly #table: RequestTable<Incoming<A>>
+  readonly #budget: ReplyBudget
   readonly #inbox: Inbox<IncomingAsk<A>>
   #cancelSweep: (() => void) | undefined
   readonly #c: ServerCounters = {
@@ -226,6 +265,7 @@ export class AskServer<A extends Addr> {
     answersSuppressed: 0,
     acks: 0,
     responseParts: 0,
+    responsePartsResent: 0,
     polls: 0,
   }
   readonly #drops: ServerDrops = {
@@ -238,12 +278,20 @@ export class AskServer<A extends Addr> {
     handlingPerSource: 0,
     handlingTotal: 0,
     late: 0,
+    repeatTooSoon: 0,
+    replyOverBudget: 0,
+    resendOverCap: 0,
   }
 
   constructor(settings: ServerSettings, link: ServerLink<A>) {
     this.#s = settings
     this.#link = link
     this.#table = new RequestTable(settings.limits, settings.incompleteIdleMs)
+    this.#budget = new ReplyBudget({
+      factor: settings.replyFactor,
+      windowMs: settings.replyWindowMs,
+      maxSources: settings.maxReplySources,
+    })
     this.#inbox = newAskInbox<A>({
       maxItems: settings.askInboxItems,
       maxBytes: settings.askInboxBytes,
@@ -265,25 +313,30 @@ export class AskServer<A extends Addr> {
   /** A request part arrived (the message is ours: its payload is not copied). */
   onRequest(msg: Message<A>, f: RequestFrame): void {
     const now = this.#link.clock.now()
-    const srcKey = msg.src.toString()
-    const key = `${idKey(f.id)} ${srcKey}`
+    const src = msg.src
+    const srcKey = src.toString()
+    const size = msg.payload.length
+    this.#budget.received(srcKey, size, now)
+    // idKey is a fixed six characters: no separator needed.
+    const key = idKey(f.id) + srcKey
     const wantsReply = f.ackRequested || f.count === 1
     const e = this.#table.get(key, now)
     if (e !== undefined && e.state !== 'receiving') {
-      this.#onKnown(msg.src, f.id, e, f.tx, wantsReply, undefined)
+      this.#onKnown(src, srcKey, f.id, e, f.tx, wantsReply, undefined, size, now)
       return
     }
     if (e === undefined) {
       if (f.total > this.#s.maxAskSize) {
         this.#drops.requestTooLarge++
         if (wantsReply) {
-          this.#sendError(msg.src, f.id, f.tx, 0, {
+          const frame = errorFrame(f.id, f.tx, 0, {
             kind: 'error',
             code: ErrorCode.REQUEST_TOO_LARGE,
             size: f.total,
             limit: this.#s.maxAskSize,
             reason: `request of ${f.total} bytes exceeds the limit of ${this.#s.maxAskSize}`,
           })
+          this.#sendCharged(src, srcKey, frame, now)
         }
         return
       }
@@ -306,7 +359,7 @@ export class AskServer<A extends Addr> {
       }
       const assembly = new Assembly(f.total, f.count, partLen)
       assembly.add(f, f.data)
-      this.#table.addReceiving(key, {
+      const r: Receiving = {
         state: 'receiving',
         src: srcKey,
         assembly,
@@ -314,9 +367,12 @@ export class AskServer<A extends Addr> {
         maxResponse: f.maxResponse,
         firstAt: now,
         lastAt: now,
-      })
+        repeatAt: Number.NEGATIVE_INFINITY,
+        newSinceAck: true,
+      }
+      this.#table.addReceiving(key, r)
       this.#armSweep()
-      if (f.ackRequested) this.#sendAck(msg.src, f.id, f.tx, 0, assembly.received)
+      if (f.ackRequested) this.#ackReceiving(src, srcKey, f.id, f.tx, r, size, now)
       return
     }
     // An incomplete request: add the part.
@@ -328,6 +384,7 @@ export class AskServer<A extends Addr> {
     }
     r.lastAt = now
     if (res === 'duplicate') this.#drops.duplicateRequestPart++
+    else r.newSinceAck = true
     if (res === 'complete') {
       const started = this.#startHandling(
         msg,
@@ -340,45 +397,48 @@ export class AskServer<A extends Addr> {
         now,
       )
       if (!started) this.#table.dropIncomplete(key)
-      else if (f.ackRequested) this.#sendAck(msg.src, f.id, f.tx, 0, undefined)
+      else if (f.ackRequested) this.#sendAck(src, srcKey, f.id, f.tx, 0, undefined, size, now)
       return
     }
-    if (f.ackRequested) this.#sendAck(msg.src, f.id, f.tx, 0, r.assembly.received)
+    if (f.ackRequested) this.#ackReceiving(src, srcKey, f.id, f.tx, r, size, now)
   }
 
   /** A POLL arrived. */
   onPoll(msg: Message<A>, f: PollFrame): void {
     this.#c.polls++
     const now = this.#link.clock.now()
-    const key = `${idKey(f.id)} ${msg.src.toString()}`
+    const src = msg.src
+    const srcKey = src.toString()
+    const size = msg.payload.length
+    this.#budget.received(srcKey, size, now)
+    const key = idKey(f.id) + srcKey
     const e = this.#table.get(key, now)
     if (e === undefined) {
-      this.#c.acks++
-      this.#link.send(
-        msg.src,
-        encodeAck({
-          id: f.id,
-          echo: f.tx,
-          holdMs: 0,
-          complete: false,
-          unknown: true,
-          base: 0,
-          bitmap: new Uint8Array(0),
-        }),
-      )
+      const frame = encodeAck({
+        id: f.id,
+        echo: f.tx,
+        holdMs: 0,
+        complete: false,
+        unknown: true,
+        base: 0,
+        bitmap: EMPTY,
+      })
+      if (this.#sendCharged(src, srcKey, frame, now)) this.#c.acks++
       return
     }
     if (e.state === 'receiving') {
-      this.#sendAck(msg.src, f.id, f.tx, 0, e.assembly.received)
+      this.#ackReceiving(src, srcKey, f.id, f.tx, e, size, now)
       return
     }
-    this.#onKnown(msg.src, f.id, e, f.tx, true, f)
+    this.#onKnown(src, srcKey, f.id, e, f.tx, true, f, size, now)
   }
 
   /** A CANCEL arrived: the caller gave up. */
   onCancel(msg: Message<A>, f: CancelFrame): void {
     const now = this.#link.clock.now()
-    const key = `${idKey(f.id)} ${msg.src.toString()}`
+    const srcKey = msg.src.toString()
+    this.#budget.received(srcKey, msg.payload.length, now)
+    const key = idKey(f.id) + srcKey
     const e = this.#table.get(key, now)
     if (e === undefined) return
     if (e.state === 'receiving') {
@@ -402,20 +462,33 @@ export class AskServer<A extends Addr> {
     this.#c.answersSuppressed++
   }
 
-  /** @internal Called once by an `Incoming` with its handler's result: caches and sends it. */
+  /**
+   * @internal Called once by an `Incoming` with its handler's result: caches and sends it.
+   * Never throws, and always moves the request out of the running state: a result that cannot
+   * be used as a response (not a payload, or unreadable) is answered as a handler error.
+   */
   answer(inc: Incoming<A>, out: { res: Payload } | { err: unknown }): void {
     const now = this.#link.clock.now()
-    const answer = 'res' in out ? this.#responseAnswer(inc, out.res) : this.#errorAnswer(out.err)
+    let answer: Answer
+    try {
+      answer = 'res' in out ? this.#responseAnswer(inc, out.res) : this.#errorAnswer(out.err)
+    } catch (err) {
+      answer = this.#errorAnswer(
+        new TypeError(`the ask handler's response could not be sent: ${safeReason(err)}`),
+      )
+    }
     if (answer.kind === 'response') this.#c.responded++
     else this.#c.failed++
-    if (this.#link.closer.closed) {
-      // Closing: say so (best effort), keep nothing.
-      this.#sendAnswer(inc.req.src, inc.id, answer, inc.lastTx, now - inc.lastTxAt, undefined)
-      return
-    }
-    this.#table.finish(inc.key, answer, now)
+    // Closing: the answer is still said (best effort); close() then forgets everything.
+    const done = this.#table.finish(inc.key, answer, now)
     this.#armSweep()
-    this.#sendAnswer(inc.req.src, inc.id, answer, inc.lastTx, now - inc.lastTxAt, undefined)
+    this.#sendAnswer(inc.req.src, inc.srcKey, inc.id, answer, done?.replies, {
+      echo: inc.lastTx,
+      holdMs: now - inc.lastTxAt,
+      repeat: false,
+      have: undefined,
+      now,
+    })
   }
 
   /** Memory held, counters and drops. */
@@ -428,7 +501,11 @@ export class AskServer<A extends Addr> {
     return {
       counters: { ...this.#c },
       drops: { ...this.#drops },
-      memory: { ...this.#table.usage(), ...this.#table.counters() },
+      memory: {
+        ...this.#table.usage(),
+        ...this.#table.counters(),
+        replySources: this.#budget.size,
+      },
       askInbox: this.#inbox.stats(),
     }
   }
@@ -445,7 +522,7 @@ export class AskServer<A extends Addr> {
       inc.cancelDeadline?.()
       inc.cancelDeadline = undefined
       if (inc.done) continue
-      this.#sendError(inc.req.src, inc.id, inc.lastTx, 0, this.#errorAnswer(err))
+      this.#link.send(inc.req.src, errorFrame(inc.id, inc.lastTx, 0, this.#errorAnswer(err)))
       inc.kill(err)
     }
   }
@@ -454,28 +531,40 @@ export class AskServer<A extends Addr> {
   close(err: ClosedError): void {
     this.#inbox.close(err)
     this.#table.clear()
+    this.#budget.clear()
   }
 
   #onKnown(
     src: A,
+    srcKey: string,
     id: AskId,
     e: Exclude<Entry<Incoming<A>>, { state: 'receiving' }>,
     tx: number,
     wantsReply: boolean,
     have: { base: number; bitmap: Uint8Array } | undefined,
+    trigger: number,
+    now: number,
   ): void {
     switch (e.state) {
       case 'running': {
+        const inc = e.handle
         this.#c.duplicatesWhileHandling++
-        e.handle.lastTx = tx
-        e.handle.lastTxAt = this.#link.clock.now()
-        if (wantsReply) this.#sendAck(src, id, tx, 0, undefined)
+        inc.lastTx = tx
+        inc.lastTxAt = now
+        if (!wantsReply || !this.#repeatDue(inc.repeatAt, now)) return
+        if (this.#sendAck(src, srcKey, id, tx, 0, undefined, trigger, now)) inc.repeatAt = now
         return
       }
       case 'done': {
         if (!wantsReply) return
-        this.#c.answeredFromCache++
-        this.#sendAnswer(src, id, e.answer, tx, 0, have)
+        const sent = this.#sendAnswer(src, srcKey, id, e.answer, e.replies, {
+          echo: tx,
+          holdMs: 0,
+          repeat: true,
+          have,
+          now,
+        })
+        if (sent) this.#c.answeredFromCache++
         return
       }
       case 'gone': {
@@ -483,21 +572,48 @@ export class AskServer<A extends Addr> {
           this.#drops.late++
           return
         }
-        if (wantsReply) {
-          this.#sendError(src, id, tx, 0, {
-            kind: 'error',
-            code: ErrorCode.ANSWER_LOST,
-            size: 0,
-            limit: 0,
-            reason:
-              'the handler ran, but its answer was evicted from the server cache before it was delivered',
-          })
-        }
+        if (!wantsReply || !this.#repeatDue(e.repeatAt, now)) return
+        const frame = errorFrame(id, tx, 0, {
+          kind: 'error',
+          code: ErrorCode.ANSWER_LOST,
+          size: 0,
+          limit: 0,
+          reason:
+            'the handler ran, but its answer was evicted from the server cache before it was delivered',
+        })
+        if (this.#sendCharged(src, srcKey, frame, now)) e.repeatAt = now
         return
       }
       default:
         return
     }
+  }
+
+  /**
+   * ACKs a part (or POLL) of an incomplete request. A repeat (nothing stored since the last
+   * ACK) is answered at most once per `repeatIntervalMs` after the last ACK.
+   */
+  #ackReceiving(
+    src: A,
+    srcKey: string,
+    id: AskId,
+    tx: number,
+    r: Receiving,
+    trigger: number,
+    now: number,
+  ): void {
+    const repeat = !r.newSinceAck
+    if (repeat && !this.#repeatDue(r.repeatAt, now)) return
+    if (!this.#sendAck(src, srcKey, id, tx, 0, r.assembly.received, trigger, now)) return
+    r.newSinceAck = false
+    r.repeatAt = now
+  }
+
+  /** Whether a repeat answered last at `at` may be answered again now; counts it if not. */
+  #repeatDue(at: number, now: number): boolean {
+    if (now - at >= this.#s.repeatIntervalMs) return true
+    this.#drops.repeatTooSoon++
+    return false
   }
 
   #startHandling(
@@ -559,30 +675,89 @@ export class AskServer<A extends Addr> {
     if (isClosedError(err) && this.#link.closer.closed) code = ErrorCode.UNAVAILABLE
     else if (hasErrorCode(err, ErrorCodes.BUSY)) code = ErrorCode.BUSY
     else if (isTimeoutError(err)) code = ErrorCode.EXPIRED
-    return { kind: 'error', code, size: 0, limit: 0, reason: errorReason(err, MAX_REASON_BYTES) }
+    return { kind: 'error', code, size: 0, limit: 0, reason: safeReason(err) }
   }
 
   /**
-   * Sends an answer: the ERROR, or a burst of response parts: the parts `have` (a POLL's
-   * bitmap) lacks, else the first ones. The last part of a multi-part burst is flagged.
+   * Sends an answer: the ERROR, or a burst of the response parts the caller lacks (what its
+   * POLLs reported, `have` merged in). The first send of each part (and of the ERROR) is the
+   * answer itself. With `repeat` (a retransmitted request or a POLL), what was sent before is
+   * sent again only within the limits: once per `repeatIntervalMs`, at most
+   * max(2 × count, MIN_RESENDS) parts over the answer's life, and within the source's reply
+   * budget. The last part of a multi-part burst is flagged. Returns whether anything was sent.
+   * Without `replies` (an answer not kept) the first burst is sent.
    */
   #sendAnswer(
     dst: A,
+    srcKey: string,
     id: AskId,
     answer: Answer,
-    echo: number,
-    holdMs: number,
-    have: { base: number; bitmap: Uint8Array } | undefined,
-  ): void {
+    replies: Replies | undefined,
+    how: {
+      echo: number
+      holdMs: number
+      repeat: boolean
+      have: { base: number; bitmap: Uint8Array } | undefined
+      now: number
+    },
+  ): boolean {
+    const { echo, holdMs, repeat, have, now } = how
     if (answer.kind === 'error') {
-      this.#sendError(dst, id, echo, holdMs, answer)
-      return
+      const frame = errorFrame(id, echo, holdMs, answer)
+      if (replies === undefined || !repeat) {
+        this.#link.send(dst, frame)
+        return true
+      }
+      if (!this.#resendAllowed(replies, 1, now)) return false
+      if (!this.#sendCharged(dst, srcKey, frame, now)) return false
+      replies.resent++
+      replies.repeatAt = now
+      this.#c.responsePartsResent++
+      return true
     }
     const { data, partLen } = answer
     const count = partCount(data.length, partLen)
-    const got = new Bitset(count)
-    if (have !== undefined) got.merge(have.bitmap, have.base)
-    const parts = got.missing(this.#s.burstParts)
+    const burst = this.#s.burstParts
+    let parts: number[]
+    if (replies === undefined) {
+      parts = Array.from({ length: Math.min(count, burst) }, (_, i) => i)
+    } else {
+      const sent = (replies.sent ??= new Bitset(count))
+      const has = (replies.has ??= new Bitset(count))
+      if (have !== undefined) has.merge(have.bitmap, have.base)
+      parts = []
+      let resends = 0
+      // Decided at the first part that would be sent again (so only real refusals count).
+      let mayResend: boolean | undefined = repeat ? undefined : false
+      for (const index of has.missing(burst)) {
+        if (!sent.has(index)) {
+          // Never sent: part of the answer itself.
+          sent.add(index)
+          parts.push(index)
+          continue
+        }
+        mayResend ??= this.#resendAllowed(replies, count, now)
+        if (!mayResend) continue
+        if (replies.resent >= resendCap(count)) {
+          this.#drops.resendOverCap++
+          mayResend = false
+          continue
+        }
+        const size = RESPONSE_HEADER_SIZE + partOf(data, partLen, index).length
+        if (!this.#budget.take(srcKey, size, now)) {
+          this.#drops.replyOverBudget++
+          mayResend = false
+          continue
+        }
+        replies.resent++
+        resends++
+        parts.push(index)
+      }
+      if (resends > 0) {
+        replies.repeatAt = now
+        this.#c.responsePartsResent += resends
+      }
+    }
     for (const [k, index] of parts.entries()) {
       const header = encodeResponseHeader({
         id,
@@ -596,40 +771,60 @@ export class AskServer<A extends Addr> {
       this.#c.responseParts++
       this.#link.send(dst, [header, partOf(data, partLen, index)])
     }
+    return parts.length > 0
   }
 
-  #sendError(dst: A, id: AskId, echo: number, holdMs: number, e: ErrorAnswer): void {
-    this.#link.send(
-      dst,
-      encodeError({
-        id,
-        echo,
-        holdMs,
-        code: e.code,
-        size: e.size,
-        limit: e.limit,
-        reason: e.reason,
-      }),
+  /** Whether an answer of `count` parts may be sent again now (interval and lifetime cap). */
+  #resendAllowed(replies: Replies, count: number, now: number): boolean {
+    if (!this.#repeatDue(replies.repeatAt, now)) return false
+    if (replies.resent < resendCap(count)) return true
+    this.#drops.resendOverCap++
+    return false
+  }
+
+  /**
+   * Sends an ACK: "complete" without `received`, else `received`'s base and bitmap, cut so the
+   * ACK is no larger than the `trigger`-byte packet it answers (or the mtu, or a small minimum).
+   * Charged to the source's reply budget. Returns whether it was sent.
+   */
+  #sendAck(
+    dst: A,
+    srcKey: string,
+    id: AskId,
+    echo: number,
+    holdMs: number,
+    received: Bitset | undefined,
+    trigger: number,
+    now: number,
+  ): boolean {
+    const room = Math.min(
+      this.#link.innerMtu(dst) - ACK_HEADER_SIZE,
+      Math.max(MIN_ACK_BITMAP_BYTES, trigger - ACK_HEADER_SIZE),
     )
-  }
-
-  #sendAck(dst: A, id: AskId, echo: number, holdMs: number, received: Bitset | undefined): void {
-    this.#c.acks++
-    const room = this.#link.innerMtu(dst) - ACK_HEADER_SIZE
     const { base, bitmap } =
-      received === undefined ? { base: 0, bitmap: new Uint8Array(0) } : received.encode(room)
-    this.#link.send(
-      dst,
-      encodeAck({
-        id,
-        echo,
-        holdMs,
-        complete: received === undefined,
-        unknown: false,
-        base,
-        bitmap,
-      }),
-    )
+      received === undefined ? { base: 0, bitmap: EMPTY } : received.encode(room)
+    const frame = encodeAck({
+      id,
+      echo,
+      holdMs,
+      complete: received === undefined,
+      unknown: false,
+      base,
+      bitmap,
+    })
+    if (!this.#sendCharged(dst, srcKey, frame, now)) return false
+    this.#c.acks++
+    return true
+  }
+
+  /** Sends a reply that is not the answer itself, if the source's reply budget allows it. */
+  #sendCharged(dst: A, srcKey: string, frame: Uint8Array, now: number): boolean {
+    if (!this.#budget.take(srcKey, frame.length, now)) {
+      this.#drops.replyOverBudget++
+      return false
+    }
+    this.#link.send(dst, frame)
+    return true
   }
 
   #refused(r: BudgetRefusal): void {
@@ -644,5 +839,34 @@ export class AskServer<A extends Addr> {
       this.#table.expire(this.#link.clock.now())
       this.#armSweep()
     }, this.#s.sweepMs)
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** Most parts an answer of `count` parts is sent again over its life. */
+function resendCap(count: number): number {
+  return Math.max(2 * count, MIN_RESENDS)
+}
+
+/** An ERROR frame for `e`. */
+function errorFrame(id: AskId, echo: number, holdMs: number, e: ErrorAnswer): Uint8Array {
+  return encodeError({
+    id,
+    echo,
+    holdMs,
+    code: e.code,
+    size: e.size,
+    limit: e.limit,
+    reason: e.reason,
+  })
+}
+
+/** `errorReason`, for anything a handler may throw (even what cannot become a string). */
+function safeReason(err: unknown): string {
+  try {
+    return errorReason(err, MAX_REASON_BYTES)
+  } catch {
+    return 'unprintable error'
   }
 }

@@ -12,22 +12,26 @@ import {
   POLL_HEADER_SIZE,
   REQUEST_HEADER_SIZE,
   RESPONSE_HEADER_SIZE,
+  WireId,
   encodeAck,
   encodeCancel,
   encodeError,
   encodePoll,
   encodeRequestHeader,
   encodeResponseHeader,
+  idKey,
   parseFrame,
   partCount,
   partSize,
   utf8Prefix,
 } from './wire.js'
 
-const id: fc.Arbitrary<AskId> = fc.record({
+const plainId: fc.Arbitrary<AskId> = fc.record({
   session: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
   seq: fc.integer({ min: 0, max: MAX_UINT32 }),
 })
+/** Parsed ids are `WireId`s (the session as two uint32 halves); encoders take either form. */
+const id: fc.Arbitrary<AskId> = plainId.map((i) => WireId.of(i))
 
 /** A message size, a part length, and one of its parts: what a sender produces. */
 const part = fc
@@ -245,6 +249,22 @@ describe('askswarm wire', () => {
           expect(parseFrame(encodeError(err))).toEqual({ kind: Kind.ERROR, ...err })
         },
       ),
+    )
+  })
+
+  it('parsed ids keep the 64-bit session exactly, and keys tell ids apart (property)', () => {
+    fc.assert(
+      fc.property(plainId, plainId, (a, b) => {
+        const f = parseFrame(encodeCancel(a))
+        if (f.kind !== Kind.CANCEL) throw new Error('expected a cancel')
+        expect(f.id).toBeInstanceOf(WireId)
+        expect(f.id.session).toBe(a.session)
+        expect(f.id.seq).toBe(a.seq)
+        expect(idKey(f.id)).toBe(idKey(a))
+        const same = a.session === b.session && a.seq === b.seq
+        expect(idKey(a) === idKey(b)).toBe(same)
+        expect(WireId.of(a).sameSession(b)).toBe(a.session === b.session)
+      }),
     )
   })
 

@@ -86,6 +86,59 @@ export interface AskId {
   readonly seq: number
 }
 
+/**
+ * An `AskId` held as three uint32 numbers, as on the wire: what `parseFrame` returns and what
+ * the client uses for its own ids, so that no BigInt is made per packet (`session` builds one
+ * only when read). `key` is a short string naming the id, made once.
+ */
+export class WireId implements AskId {
+  /** High and low 32 bits of the session. */
+  readonly hi: number
+  readonly lo: number
+  readonly seq: number
+  #key: string | undefined
+
+  constructor(hi: number, lo: number, seq: number) {
+    this.hi = hi
+    this.lo = lo
+    this.seq = seq
+  }
+
+  /** The id of `session` and `seq` (checked as `encode*` would). */
+  static of(id: AskId): WireId {
+    if (id instanceof WireId) return id
+    checkSession(id.session)
+    return new WireId(
+      Number(id.session >> 32n),
+      Number(id.session & 0xffff_ffffn),
+      u32(id.seq, 'id.seq'),
+    )
+  }
+
+  get session(): bigint {
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo)
+  }
+
+  /** Six UTF-16 code units, one per 16 bits of the id: a map key, never shown to anyone. */
+  get key(): string {
+    this.#key ??= String.fromCharCode(
+      this.hi >>> 16,
+      this.hi & 0xffff,
+      this.lo >>> 16,
+      this.lo & 0xffff,
+      this.seq >>> 16,
+      this.seq & 0xffff,
+    )
+    return this.#key
+  }
+
+  /** True when both name the same session (seq not compared). */
+  sameSession(other: AskId): boolean {
+    const o = WireId.of(other)
+    return o.hi === this.hi && o.lo === this.lo
+  }
+}
+
 /** Where a part sits in its message. Shape rules: see `partSize`. */
 export interface PartFields {
   /** Size of the whole message in bytes. */
@@ -254,7 +307,7 @@ export function parseFrame(
   if (buf.length < ID_END) return bad('short')
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const flags = buf[1]!
-  const id: AskId = { session: v.getBigUint64(2), seq: v.getUint32(10) }
+  const id = new WireId(v.getUint32(2), v.getUint32(6), v.getUint32(10))
   switch (kind) {
     case Kind.REQUEST: {
       if (buf.length < REQUEST_HEADER_SIZE) return bad('short')
@@ -434,9 +487,9 @@ export function encodeCancel(id: AskId): Uint8Array {
   return out
 }
 
-/** A map key for an id: `session:seq` in hex and decimal. */
+/** A map key for an id (see `WireId.key`). */
 export function idKey(id: AskId): string {
-  return `${id.session.toString(16)}:${id.seq}`
+  return WireId.of(id).key
 }
 
 /**
@@ -453,15 +506,20 @@ export function utf8Prefix(text: string, max: number): Uint8Array {
 }
 
 function putId(out: Uint8Array, kind: number, flags: number, id: AskId): DataView {
-  if (typeof id.session !== 'bigint' || id.session < 0n || id.session > MAX_SESSION) {
-    throw new RangeError('id.session must be a 64-bit unsigned bigint')
-  }
+  const w = WireId.of(id)
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength)
   out[0] = kind
   out[1] = flags
-  v.setBigUint64(2, id.session)
-  v.setUint32(10, u32(id.seq, 'id.seq'))
+  v.setUint32(2, w.hi)
+  v.setUint32(6, w.lo)
+  v.setUint32(10, w.seq)
   return v
+}
+
+function checkSession(session: unknown): void {
+  if (typeof session !== 'bigint' || session < 0n || session > MAX_SESSION) {
+    throw new RangeError('id.session must be a 64-bit unsigned bigint')
+  }
 }
 
 function checkParts(f: PartFields & { data?: unknown }): void {
