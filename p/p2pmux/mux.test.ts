@@ -172,6 +172,29 @@ describe('p2pmux', () => {
     }
   })
 
+  it('finds each of many channels by its header, with or without the codec fast path', async () => {
+    const slowPath: ChannelCodec<string> = { ...stringCodec, headerLength: undefined }
+    for (const codec of [stringCodec, slowPath]) {
+      const realm = new Realm()
+      const mux = newMux(realm.newSwarm(), codec)
+      const peer = newMux(realm.newSwarm(), codec)
+      try {
+        const names = Array.from({ length: 300 }, (_, i) => `ch-${i}`).concat(['', 'x'.repeat(200)])
+        const chans = names.map((n) => mux.open(n))
+        const dst = chans[0]!.localAddrs()[0]!
+        await chans[7]!.close() // closed: its tells are unknown-channel drops
+        for (const [i, n] of names.entries()) await peer.open(n).tell(dst, Uint8Array.of(i & 0xff))
+        for (const [i, ch] of chans.entries()) {
+          if (i === 7) continue
+          expect((await nextMessage(ch)).payload).toEqual(Uint8Array.of(i & 0xff))
+        }
+        expect(mux.stats()).toMatchObject({ tellsIn: names.length - 1, tellsUnknownChannel: 1 })
+      } finally {
+        await Promise.all([mux.close(), peer.close()])
+      }
+    }
+  })
+
   it('a slow channel does not stall the others', async () => {
     const realm = new Realm()
     const mux = newVarintMux(realm.newSwarm(), { inboxItems: 4 })

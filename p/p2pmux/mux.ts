@@ -135,6 +135,8 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
   readonly #byHeader = new HeaderTable<MuxChannel<AddrOf<S>, Id>>()
   /** Stops forwarding asks; aborted once the inner swarm is closed (see `close`). */
   readonly #forwarding = new AbortController()
+  /** Where the body of the payload `#find` looked at last starts. */
+  #bodyOffset = 0
   readonly #asks: boolean
   readonly #secure: boolean
   readonly #loops: Promise<void>[] = []
@@ -270,30 +272,32 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
 
   /** The receive loop's callback: hands a tell to its channel, or counts the drop. */
   readonly #demuxTell = (m: Message<AddrOf<S>>): void => {
-    const found = this.#find(m.payload)
-    if (found === undefined) {
+    const ch = this.#find(m.payload)
+    if (ch === undefined) {
       this.#countMiss(m.payload, 'tells')
       return
     }
     this.#counts.tellsIn++
-    found.ch.deliverTell({ src: m.src, dst: m.dst, payload: m.payload.subarray(found.bodyOffset) })
+    ch.deliverTell({ src: m.src, dst: m.dst, payload: m.payload.subarray(this.#bodyOffset) })
   }
 
   /**
-   * The open channel a payload's header names, and where its body starts. With a codec that
-   * has `headerLength`, the header bytes are compared with the open channels' headers: no id
-   * is decoded (no UTF-8 decoding of string names) and nothing is allocated.
+   * The open channel a payload's header names; sets `#bodyOffset` to where its body starts.
+   * With a codec that has `headerLength`, the header bytes are compared with the open
+   * channels' headers: no id is decoded (no UTF-8 decoding of string names) and nothing is
+   * allocated.
    */
-  #find(buf: Uint8Array): { ch: MuxChannel<AddrOf<S>, Id>; bodyOffset: number } | undefined {
+  #find(buf: Uint8Array): MuxChannel<AddrOf<S>, Id> | undefined {
     const codec = this.#codec
     if (codec.headerLength !== undefined) {
       const n = codec.headerLength(buf)
-      const ch = n > 0 ? this.#byHeader.find(buf, n) : undefined
-      return ch === undefined ? undefined : { ch, bodyOffset: n }
+      this.#bodyOffset = n
+      return n > 0 ? this.#byHeader.find(buf, n) : undefined
     }
     const d = codec.decode(buf)
-    const ch = d.ok ? this.#channels.get(d.id) : undefined
-    return ch === undefined || !d.ok ? undefined : { ch, bodyOffset: d.bodyOffset }
+    if (!d.ok) return undefined
+    this.#bodyOffset = d.bodyOffset
+    return this.#channels.get(d.id)
   }
 
   /** Counts a payload that names no open channel, as malformed or unknown; returns the decoding. */
@@ -310,9 +314,9 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
 
   /** Picks the channel of an incoming ask; throws (an error response) when there is none. */
   #routeAsk(req: Message<AddrOf<S>>): AskRoute<AddrOf<S>> {
-    const found = this.#find(req.payload)
-    const inbox = found?.ch.askInbox
-    if (found === undefined || inbox === undefined) {
+    const ch = this.#find(req.payload)
+    const inbox = ch?.askInbox
+    if (ch === undefined || inbox === undefined) {
       const d = this.#countMiss(req.payload, 'asks')
       if (!d.ok && d.reason === 'malformed') {
         throw new BadMessageError(`p2pmux: malformed ${this.#codec.kind} channel header`)
@@ -324,7 +328,7 @@ export class Mux<S extends Swarm<Addr>, Id> implements HasStats {
     this.#counts.asksIn++
     return {
       inbox,
-      req: { src: req.src, dst: req.dst, payload: req.payload.subarray(found.bodyOffset) },
+      req: { src: req.src, dst: req.dst, payload: req.payload.subarray(this.#bodyOffset) },
     }
   }
 }
@@ -421,12 +425,17 @@ export class MuxChannel<A extends Addr, Id> implements Swarm<A>, HasStats {
   }
 
   /** Tells `data` on this channel. Rejects `MTUExceededError` past `mtu(dst)`. */
-  async tell(dst: A, data: Payload, opts?: CallOptions): Promise<void> {
-    checkCall(this.closer, opts)
-    const size = payloadSize(data)
-    const mtu = this.mtu(dst)
-    if (size > mtu) throw new MTUExceededError(size, mtu)
-    await this.core.inner.tell(dst, prepend(this.core.header, data), opts)
+  tell(dst: A, data: Payload, opts?: CallOptions): Promise<void> {
+    // Not async: the inner tell's promise is returned as it is (one promise less per tell).
+    try {
+      checkCall(this.closer, opts)
+      const size = payloadSize(data)
+      const mtu = this.mtu(dst)
+      if (size > mtu) throw new MTUExceededError(size, mtu)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.core.inner.tell(dst, prepend(this.core.header, data), opts)
   }
 
   /** Takes one tell received on this channel. */

@@ -246,6 +246,25 @@ describe('Reassembler', () => {
     expect(r.usage().tombstones).toBe(0)
   })
 
+  it("reads a source address's text only for parts of multi-part messages, once per part", () => {
+    const r = new Reassembler(roomy)
+    let reads = 0
+    const src = {
+      toString() {
+        reads++
+        return 'a'
+      },
+    }
+    r.accept(src, part(9, 0, 1, [1]), 0)
+    expect(reads).toBe(0)
+    r.accept(src, part(10, 0, 2, [1, 2]), 0)
+    expect(payloadOf(r.accept(src, part(10, 1, 2, [3]), 0))).toEqual(Uint8Array.of(1, 2, 3))
+    expect(reads).toBe(2)
+    // The same source as text: one state per source, whatever form it was given in.
+    expect(r.accept('a', part(10, 0, 2, [1, 2]), 0)).toEqual({ kind: 'drop', reason: 'stale' })
+    expect(r.sourceUsage('a')).toEqual({ messages: 0, bytes: 0 })
+  })
+
   it('checks every field against the limit before storing anything', () => {
     const r = new Reassembler({ ...roomy, maxMessageSize: 100 })
     const drop = (buf: Uint8Array) => {

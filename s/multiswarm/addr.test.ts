@@ -8,7 +8,7 @@ import {
   PeerID,
 } from '../../core/index.js'
 import { MemAddr } from '../memswarm/index.js'
-import { MultiAddr, isValidScheme, splitMultiAddr } from './addr.js'
+import { MultiAddr, isValidScheme, splitMultiAddr, trustedMultiAddr } from './addr.js'
 
 describe('MultiAddr', () => {
   it('prints scheme://inner and wraps the inner address', () => {
@@ -31,6 +31,15 @@ describe('MultiAddr', () => {
     const mapped = mapPeerID(a, () => other)
     expect(mapped).toBeInstanceOf(MultiAddr)
     expect(mapped.toString()).toBe(`peer://${other}`)
+  })
+
+  it('builds trusted addresses equal to checked ones, and still checks every other construction', () => {
+    const t = trustedMultiAddr('mem', new MemAddr(3))
+    expect(t).toBeInstanceOf(MultiAddr)
+    expect(t.toString()).toBe('mem://3')
+    expect(t.map((m) => new MemAddr(m.n + 1)).toString()).toBe('mem://4')
+    // The trust ends with the call: the public constructor checks again.
+    expect(() => new MultiAddr('a b', new MemAddr(0))).toThrow(RangeError)
   })
 
   it('refuses invalid schemes as an argument error', () => {
