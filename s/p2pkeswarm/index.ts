@@ -1,0 +1,24 @@
+export { P2PKEAddr, parseP2PKEAddr } from './addr.js'
+export {
+  DEFAULT_HALF_OPEN_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_WAIT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CHANNELS,
+  DEFAULT_MAX_CHANNELS_PER_ADDR,
+  DEFAULT_MAX_HALF_OPEN,
+  DEFAULT_MAX_REMEMBERED_HELLOS,
+  DEFAULT_MAX_WAITING_BYTES,
+  DEFAULT_MAX_WAITING_TELLS,
+  DEFAULT_REMEMBER_HELLOS_MS,
+  P2PKESwarm,
+  defaultRateLimitKey,
+  fingerprintPublicKey,
+  newP2PKESwarm,
+} from './p2pkeswarm.js'
+export type {
+  AllowList,
+  ChannelTuning,
+  P2PKEDropStats,
+  P2PKESwarmOptions,
+  P2PKESwarmStats,
+} from './p2pkeswarm.js'

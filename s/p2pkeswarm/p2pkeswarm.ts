@@ -1,0 +1,1182 @@
+/**
+ * p2pkeswarm: secures any swarm with P2PKE (go-p2p `s/p2pkeswarm`), wire-compatible with go-p2p.
+ *
+ * Addresses are `<PeerID>@<inner>` (`P2PKEAddr`); a PeerID is SHAKE256-256 of the peer's public
+ * key in SubjectPublicKeyInfo DER form (`fingerprintPublicKey`). Each datagram of the inner swarm
+ * is one P2PKE message; a tell is one data message, so the mtu is the inner mtu − 20 bytes
+ * (4-byte counter, 16-byte tag).
+ *
+ * Channels. One P2PKE `Channel` per remote (PeerID, inner address), keyed by the remote address
+ * text `<PeerID>@<inner>`. (go-p2p keys channels by the inner address alone, so a new key at a
+ * known address is locked out until the old channel is forgotten; here a second PeerID at the
+ * same address gets its own channel, and neither can displace the other.) A channel only ever
+ * accepts the key whose fingerprint is its PeerID (and which the allow-list admits), so the
+ * PeerID in a tell's `dst` is exactly the key the handshake proves: a peer at that address with
+ * another key never completes the handshake, and the tell fails. A non-handshake packet from an
+ * inner address with several channels is offered to each in turn, most recently heard first;
+ * only the session holding its keys accepts it.
+ *
+ * Under attack (the rules that keep memory and CPU bounded whatever arrives):
+ * - No per-source state exists before an InitHello verifies. A packet from an address without a
+ *   channel that is not an InitHello is dropped (`unknown`). An InitHello is parsed (cheap), its
+ *   key checked against the allow-list (cheap), checked against the recently accepted InitHellos
+ *   (a replay of one accepted from another address is dropped), then charged to a WireGuard-style
+ *   `RateLimiter` (a token bucket per source and one for all sources), and only then verified
+ *   (one signature check). Every InitHello, also one for an existing channel, is rate-limited.
+ * - A channel created by a remote InitHello is half-open until its first handshake completes.
+ *   Until then we never send more bytes to its address than we received from it (anti-
+ *   amplification: the responder's RespHello retransmissions are withheld — the initiator
+ *   retransmits InitHello instead, and each copy is answered). Half-open inbound channels are
+ *   capped (`maxHalfOpen`; the oldest is evicted for a new one) and expire after
+ *   `halfOpenTimeoutMs`; an InitHello whose session fails at once frees its channel at once.
+ * - Channels are capped in total (`maxChannels`) and per inner address (`maxChannelsPerAddr`).
+ *   When full, a half-open inbound channel is evicted first; a remote InitHello never evicts an
+ *   established channel (it is refused and counted: `channelsFull`), a local tell or lookup
+ *   evicts the least recently used established channel nobody is waiting on (else `BusyError`).
+ *   Established channels expire after `idleTimeoutMs` without traffic either way.
+ * - Tells waiting for a handshake are capped in number and bytes for the whole swarm (and by each
+ *   channel's queue); past that `tell` rejects with `BusyError`.
+ */
+import {
+  type Addr,
+  BadAddrError,
+  BusyError,
+  type CallOptions,
+  type Clock,
+  CloseOnce,
+  ClosedError,
+  type HasStats,
+  type Inbox,
+  type InboxStats,
+  MTUExceededError,
+  type Message,
+  NotAllowedError,
+  type Payload,
+  PeerID,
+  PublicKeyNotFoundError,
+  type SecureSwarm,
+  type Stats,
+  type Swarm,
+  TimeoutError,
+  checkCall,
+  extractIP,
+  hasStats,
+  isLoopbackIP,
+  linkedAbort,
+  mappedIPv4,
+  newMessageInbox,
+  payloadCopy,
+  payloadSize,
+  pumpMessages,
+  receiveOne,
+  systemClock,
+  wallClockMs,
+} from '../../core/index.js'
+import { type CryptoBackend, defaultBackend } from '../../crypto/index.js'
+import {
+  type PrivateKey,
+  type PublicKey,
+  type SigningRegistry,
+  defaultRegistry,
+  marshalPublicKey,
+  parsePublicKey,
+} from '../../f/x509/index.js'
+import {
+  Channel,
+  type ChannelOptions,
+  type ChannelStats,
+  HEADER_SIZE,
+  MAX_MESSAGE_LEN,
+  NONCE_INIT_HELLO,
+  NONCE_POST_HANDSHAKE,
+  OVERHEAD,
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimiterStats,
+  parseInitHelloMessage,
+  verifyInitHello,
+} from '../../p/p2pke/index.js'
+import { P2PKEAddr, parseP2PKEAddr } from './addr.js'
+
+/** How long a tell or lookup waits for a handshake by default. */
+export const DEFAULT_HANDSHAKE_WAIT_MS = 10_000
+/** Default most channels at once. */
+export const DEFAULT_MAX_CHANNELS = 1024
+/** Default most half-open channels created by remote InitHellos. */
+export const DEFAULT_MAX_HALF_OPEN = 256
+/** Default most channels sharing one inner address (one per PeerID). */
+export const DEFAULT_MAX_CHANNELS_PER_ADDR = 4
+/** Default lifetime of a channel whose first handshake has not completed. */
+export const DEFAULT_HALF_OPEN_TIMEOUT_MS = 10_000
+/** Default lifetime of an established channel without traffic either way. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
+/** Default most tells waiting for a handshake, over all channels. */
+export const DEFAULT_MAX_WAITING_TELLS = 1024
+/** Default most bytes of tells waiting for a handshake, over all channels. */
+export const DEFAULT_MAX_WAITING_BYTES = 4 << 20
+/** Default number of accepted InitHellos remembered to recognise replays from other addresses. */
+export const DEFAULT_MAX_REMEMBERED_HELLOS = 4096
+/** Default time an accepted InitHello is remembered. */
+export const DEFAULT_REMEMBER_HELLOS_MS = 60_000
+
+/**
+ * Who may connect: a function of the peer's id and key, or a collection of PeerIDs (objects or
+ * their text). Applies to both directions.
+ */
+export type AllowList = ((id: PeerID, key: PublicKey) => boolean) | Iterable<PeerID | string>
+
+/** Channel timings and queue limits a swarm passes to every `Channel` it makes. */
+export type ChannelTuning = Omit<
+  ChannelOptions,
+  'privateKey' | 'send' | 'allowKey' | 'registry' | 'backend' | 'clock' | 'wallClock'
+>
+
+/** Options of a `P2PKESwarm`. Every limit must be a positive number. */
+export interface P2PKESwarmOptions<A extends Addr = Addr> {
+  /** This node's long-lived signing key (Ed25519 by default: `{ algorithm: ED25519_OID, data: seed }`). */
+  privateKey: PrivateKey
+  /** Who may connect (default: anyone). */
+  allow?: AllowList
+  /** PeerID of a key (default: `fingerprintPublicKey`, SHAKE256-256 of the SPKI, as go-p2p). */
+  fingerprint?: (key: PublicKey) => PeerID
+  /** How long a tell or `lookupPublicKey` waits for a handshake (default 10 s). */
+  handshakeWaitMs?: number
+  /** Most channels at once (default 1024). */
+  maxChannels?: number
+  /** Most half-open channels created by remote InitHellos (default 256, at most `maxChannels`). */
+  maxHalfOpen?: number
+  /** Most channels for one inner address (default 4). */
+  maxChannelsPerAddr?: number
+  /** A channel whose first handshake has not completed is closed after this long (default 10 s). */
+  halfOpenTimeoutMs?: number
+  /** An established channel without traffic either way is closed after this long (default 60 s). */
+  idleTimeoutMs?: number
+  /** Most tells waiting for a handshake (default 1024). */
+  maxWaitingTells?: number
+  /** Most bytes of tells waiting for a handshake (default 4 MiB). */
+  maxWaitingBytes?: number
+  /** Handshake rate limits (defaults: WireGuard's 20/s and burst 5 per source; 1000/s, burst 100 in all). */
+  rateLimit?: Omit<RateLimiterOptions, 'clock'>
+  /** The rate limiter's key for a source (default: `defaultRateLimitKey`). */
+  rateLimitKey?: (src: A) => string
+  /** Accepted InitHellos remembered to spot replays from other addresses (default 4096). */
+  maxRememberedHellos?: number
+  /** How long an accepted InitHello is remembered (default 60 s). */
+  rememberHellosMs?: number
+  /** Most received tells waiting for `receive` (default 1024). */
+  inboxItems?: number
+  /** Most bytes of received tells waiting for `receive` (default 16 MiB). */
+  inboxBytes?: number
+  /** Timings and queue limits of every channel (defaults: P2PKE's, see `p/p2pke`). */
+  channel?: ChannelTuning
+  /** Time and timers (default: the system clock). */
+  clock?: Clock
+  /** Wall clock for InitHello timestamps, ms since the Unix epoch (default `Date.now`). */
+  wallClock?: () => number
+  /** Crypto backend (default: `defaultBackend()`). */
+  backend?: CryptoBackend
+  /** Signing algorithms (default: Ed25519 over `backend`). */
+  registry?: SigningRegistry
+  /** Called for unexpected events (a throwing allow function, a failing inner receive). Default: silent. */
+  log?: (event: string, detail: Record<string, unknown>) => void
+}
+
+/** Packets dropped before they reached a channel, by reason. */
+export interface P2PKEDropStats extends Stats {
+  /** Shorter than a header, or an InitHello whose encoding or key does not parse. */
+  readonly malformed: number
+  /** Counters 4–15, which P2PKE never uses. */
+  readonly badCounter: number
+  /** Not an InitHello, from an address without a channel. */
+  readonly unknown: number
+  /** An InitHello whose key the allow-list refuses. */
+  readonly notAllowed: number
+  /** An InitHello over the per-source or the global handshake rate. */
+  readonly rateLimited: number
+  /** An InitHello accepted recently from another address (a replay). */
+  readonly replay: number
+  /** An InitHello whose signature (or content) does not verify. */
+  readonly authFailed: number
+  /** A verified InitHello refused because the channel table is full of established channels. */
+  readonly channelsFull: number
+}
+
+/** Counters of a `P2PKESwarm`. */
+export interface P2PKESwarmStats extends Stats {
+  readonly handshakes: {
+    readonly [name: string]: number
+    /** Handshakes begun: `initiated + responded`. */
+    readonly started: number
+    /** InitHellos we sent for new attempts (including rekeys). */
+    readonly initiated: number
+    /** Channels created by a remote InitHello that verified. */
+    readonly responded: number
+    /** Sessions that became ready (either role). */
+    readonly completed: number
+    /** Channels that gave up (no handshake within the P2PKE timeout) or expired half-open. */
+    readonly failed: number
+  }
+  /** Signature checks of InitHellos from addresses without a channel (channels check their own). */
+  readonly verifications: number
+  /** Packets dropped before any channel saw them. */
+  readonly dropped: P2PKEDropStats
+  /** Packets channels dropped, summed over channels (see `ChannelDropStats`). */
+  readonly channelDropped: Stats
+  readonly channels: {
+    readonly [name: string]: number
+    /** Channels now. */
+    readonly open: number
+    /** Channels whose first handshake completed. */
+    readonly established: number
+    /** Channels created by a remote InitHello, not yet established. */
+    readonly halfOpenInbound: number
+    readonly created: number
+    /** Closed to make room. */
+    readonly evicted: number
+    /** Closed half-open after `halfOpenTimeoutMs`, or at once when their handshake failed. */
+    readonly halfOpenExpired: number
+    /** Closed after `idleTimeoutMs` without traffic. */
+    readonly idleExpired: number
+  }
+  /** Handshake messages not sent to a half-open address: more would exceed the bytes it sent us. */
+  readonly sendsWithheld: number
+  /** Failed inner tells of channel traffic (handshakes, keepalives, queued messages). */
+  readonly sendErrors: number
+  /** Inner datagrams received / sent, and their bytes. */
+  readonly packetsIn: number
+  readonly bytesIn: number
+  readonly packetsOut: number
+  readonly bytesOut: number
+  /** Tells delivered to the inbox / sent (encrypted or queued and then sent). */
+  readonly messagesIn: number
+  readonly messagesOut: number
+  /** Tells waiting for a handshake now. */
+  readonly waitingTells: number
+  /** Accepted InitHellos remembered now (for spotting replays). */
+  readonly rememberedHellos: number
+  /** Unexpected errors while handling a packet (bugs; each is logged). */
+  readonly errors: number
+  readonly rateLimiter: RateLimiterStats
+  readonly inbox: InboxStats
+  readonly inner: Stats
+}
+
+/**
+ * PeerID of a key as go-p2p's `DefaultFingerprinter`: SHAKE256 of the key's DER
+ * SubjectPublicKeyInfo (`marshalPublicKey`), 32 bytes of output.
+ */
+export function fingerprintPublicKey(
+  key: PublicKey,
+  backend: CryptoBackend = defaultBackend(),
+): PeerID {
+  return new PeerID(backend.shake256(marshalPublicKey(key), 32))
+}
+
+/**
+ * The default rate-limiter key of a source, as WireGuard's: its IP (an IPv6 address by its /64),
+ * so that varying the port buys nothing. Loopback sources are keyed by the whole address (each
+ * local process gets its own bucket; nobody off the host can send from loopback). Addresses that
+ * carry no IP (memswarm) are keyed by their text.
+ */
+export function defaultRateLimitKey(src: Addr): string {
+  const ip = extractIP(src)
+  if (ip === undefined || isLoopbackIP(ip)) return src.toString()
+  if (ip.includes(':') && mappedIPv4(ip) === undefined) return ipv6Prefix64(ip)
+  return mappedIPv4(ip) ?? ip
+}
+
+function ipv6Prefix64(ip: string): string {
+  const bare = ip.split('%')[0]!.toLowerCase()
+  const halves = bare.split('::')
+  const head = halves[0] ? halves[0].split(':') : []
+  let groups = head
+  if (halves.length === 2) {
+    const tail = halves[1] ? halves[1].split(':') : []
+    groups = [
+      ...head,
+      ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'),
+      ...tail,
+    ]
+  }
+  while (groups.length < 4) groups.push('0')
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
+}
+
+interface AddrRecord<A extends Addr> {
+  readonly key: string
+  /** Channels at this address, oldest first. */
+  readonly entries: Entry<A>[]
+  /**
+   * Bytes received from this address not yet spent on replies by half-open inbound channels
+   * (the anti-amplification budget).
+   */
+  credit: number
+}
+
+interface Entry<A extends Addr> {
+  /** `<PeerID>@<inner>`: the remote address text. */
+  readonly key: string
+  readonly id: PeerID
+  /** The remote address, used as `msg.src` of everything this channel delivers. */
+  readonly addr: P2PKEAddr<A>
+  readonly record: AddrRecord<A>
+  readonly inbound: boolean
+  readonly createdAt: number
+  channel: Channel
+  lastUsed: number
+  established: boolean
+  remoteKey: PublicKey | undefined
+  /** Tells and lookups waiting on this channel. */
+  waiting: number
+  closed: boolean
+}
+
+type DropReason = keyof typeof EMPTY_DROPS
+const EMPTY_DROPS = {
+  malformed: 0,
+  badCounter: 0,
+  unknown: 0,
+  notAllowed: 0,
+  rateLimited: 0,
+  replay: 0,
+  authFailed: 0,
+  channelsFull: 0,
+}
+
+/** Channel counters summed into the swarm's stats. */
+const CHANNEL_COUNTERS = [
+  'handshakesInitiated',
+  'handshakesCompleted',
+  'handshakesFailed',
+  'handshakeRetransmits',
+  'rekeys',
+  'sendErrors',
+] as const
+
+/**
+ * A SecureSwarm over any swarm, speaking P2PKE (see the module comment for channels and limits).
+ *
+ * - `tell(dst)` sends at once when the channel to `dst` has a usable session; otherwise it starts
+ *   (or joins) a handshake, waits for it at most `handshakeWaitMs`, then sends. It resolves once
+ *   the message is encrypted and handed to the inner swarm (no promise of delivery), and rejects
+ *   with `TimeoutError` when no session was ready in time (an unreachable peer, or one whose key
+ *   does not match `dst`'s PeerID or the allow-list), `NotAllowedError` for a PeerID an
+ *   allow-list set excludes, `BusyError` when too many tells wait, `MTUExceededError`, the
+ *   signal's reason, or `ClosedError`. When the message goes out at once, errors of the inner
+ *   tell are passed on. An **empty payload is refused** (`RangeError`): on the P2PKE wire an empty
+ *   data message is a keepalive, which neither go-p2p nor swarmwire delivers.
+ * - `receive` delivers only data that authenticated on a session with a key the allow-list
+ *   admits; `msg.src` is `<PeerID of that key>@<inner source>`.
+ * - `lookupPublicKey(addr)` answers from memory for the `src` of a delivered message and for
+ *   every established channel; for a peer without one it performs a handshake (bounded like a
+ *   tell, and by the caller's signal) and rejects with `PublicKeyNotFoundError` when none
+ *   completes in time.
+ * - A tell to this node's own address is delivered locally, without cryptography.
+ * - Owns the inner swarm: `close()` closes it, every channel and timer; waiting tells and
+ *   lookups reject with `ClosedError`. If the inner swarm closes underneath, this swarm closes.
+ */
+export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, PublicKey>, HasStats {
+  readonly #inner: Swarm<A>
+  readonly #privateKey: PrivateKey
+  readonly #publicKey: PublicKey
+  readonly #localID: PeerID
+  readonly #backend: CryptoBackend
+  readonly #registry: SigningRegistry
+  readonly #fingerprint: (key: PublicKey) => PeerID
+  readonly #allowFn: ((id: PeerID, key: PublicKey) => boolean) | undefined
+  readonly #allowSet: ReadonlySet<string> | undefined
+  readonly #clock: Clock
+  readonly #wallClock: () => number
+  readonly #channelTuning: ChannelTuning
+  readonly #limits: {
+    handshakeWait: number
+    maxChannels: number
+    maxHalfOpen: number
+    maxPerAddr: number
+    halfOpenTimeout: number
+    idleTimeout: number
+    maxWaitingTells: number
+    maxWaitingBytes: number
+    maxRemembered: number
+    rememberMs: number
+  }
+  readonly #limiter: RateLimiter
+  readonly #rateKey: (src: A) => string
+  readonly #log: (event: string, detail: Record<string, unknown>) => void
+  readonly #closer = new CloseOnce()
+  readonly #inbox: Inbox<Message<P2PKEAddr<A>>>
+  readonly #loop: Promise<void>
+
+  /** Every channel by remote address text, in creation order. */
+  readonly #entries = new Map<string, Entry<A>>()
+  /** Channels by inner address text. */
+  readonly #byAddr = new Map<string, AddrRecord<A>>()
+  /** Half-open channels created by remote InitHellos, oldest first. */
+  readonly #halfOpenInbound = new Set<Entry<A>>()
+  /** Accepted InitHellos (`<PeerID>:<timestamp hex>` → source address text and time), oldest first. */
+  readonly #hellos = new Map<string, { src: string; at: number }>()
+  /** The key behind each `msg.src` object this swarm delivered (read by `lookupPublicKey`). */
+  readonly #srcKeys = new WeakMap<object, PublicKey>()
+  /** `msg.dst` objects, by inner address text (a handful: our local addresses). */
+  readonly #dsts = new Map<string, P2PKEAddr<A>>()
+  /** Send promises of the channel being driven by a tell, to pass inner errors on. */
+  #capture: Promise<void>[] | undefined
+  #cancelSweep: (() => void) | undefined
+  #waitingTells = 0
+  #waitingBytes = 0
+
+  readonly #drops = { ...EMPTY_DROPS }
+  readonly #counts = {
+    verifications: 0,
+    responded: 0,
+    created: 0,
+    evicted: 0,
+    halfOpenExpired: 0,
+    idleExpired: 0,
+    sendsWithheld: 0,
+    packetsIn: 0,
+    bytesIn: 0,
+    packetsOut: 0,
+    bytesOut: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    errors: 0,
+  }
+  /** Counters of closed channels, so totals survive them. */
+  readonly #retired: Record<string, number> = {}
+  readonly #retiredDrops: Record<string, number> = {}
+
+  /**
+   * Wraps `inner`, which it then owns. Throws `TypeError`/`RangeError` for bad options and
+   * `BadMessageError` for a private key the registry cannot use.
+   */
+  constructor(inner: Swarm<A>, opts: P2PKESwarmOptions<A>) {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('options are required')
+    this.#inner = inner
+    this.#backend = opts.backend ?? defaultBackend()
+    this.#registry = opts.registry ?? defaultRegistry(this.#backend)
+    this.#privateKey = opts.privateKey
+    this.#publicKey = this.#registry.publicKeyFromPrivate(opts.privateKey)
+    const fp = opts.fingerprint
+    if (fp !== undefined && typeof fp !== 'function') {
+      throw new TypeError('fingerprint must be a function')
+    }
+    this.#fingerprint = fp ?? ((key) => fingerprintPublicKey(key, this.#backend))
+    this.#localID = this.#fingerprint(this.#publicKey)
+    if (!(this.#localID instanceof PeerID)) throw new TypeError('fingerprint must return a PeerID')
+    const allow = opts.allow
+    if (typeof allow === 'function') {
+      this.#allowFn = allow
+    } else if (allow !== undefined) {
+      if (typeof (allow as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+        throw new TypeError('allow must be a function or an iterable of PeerIDs')
+      }
+      const set = new Set<string>()
+      for (const id of allow)
+        set.add(typeof id === 'string' ? PeerID.parse(id).toString() : id.toString())
+      this.#allowSet = set
+    }
+    this.#clock = opts.clock ?? systemClock
+    this.#wallClock = opts.wallClock ?? wallClockMs
+    this.#channelTuning = { ...opts.channel }
+    const maxChannels = int(opts.maxChannels ?? DEFAULT_MAX_CHANNELS, 'maxChannels')
+    this.#limits = {
+      handshakeWait: pos(opts.handshakeWaitMs ?? DEFAULT_HANDSHAKE_WAIT_MS, 'handshakeWaitMs'),
+      maxChannels,
+      maxHalfOpen: Math.min(
+        maxChannels,
+        int(opts.maxHalfOpen ?? Math.min(DEFAULT_MAX_HALF_OPEN, maxChannels), 'maxHalfOpen'),
+      ),
+      maxPerAddr: int(
+        opts.maxChannelsPerAddr ?? DEFAULT_MAX_CHANNELS_PER_ADDR,
+        'maxChannelsPerAddr',
+      ),
+      halfOpenTimeout: pos(
+        opts.halfOpenTimeoutMs ?? DEFAULT_HALF_OPEN_TIMEOUT_MS,
+        'halfOpenTimeoutMs',
+      ),
+      idleTimeout: pos(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, 'idleTimeoutMs'),
+      maxWaitingTells: int(opts.maxWaitingTells ?? DEFAULT_MAX_WAITING_TELLS, 'maxWaitingTells'),
+      maxWaitingBytes: pos(opts.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES, 'maxWaitingBytes'),
+      maxRemembered: int(
+        opts.maxRememberedHellos ?? DEFAULT_MAX_REMEMBERED_HELLOS,
+        'maxRememberedHellos',
+      ),
+      rememberMs: pos(opts.rememberHellosMs ?? DEFAULT_REMEMBER_HELLOS_MS, 'rememberHellosMs'),
+    }
+    this.#limiter = new RateLimiter({ ...opts.rateLimit, clock: this.#clock })
+    this.#rateKey = opts.rateLimitKey ?? defaultRateLimitKey
+    this.#log = opts.log ?? (() => {})
+    this.#inbox = newMessageInbox({ maxItems: opts.inboxItems, maxBytes: opts.inboxBytes })
+    // Fails early for a channel option out of range.
+    new Channel(
+      this.#channelOptions(
+        () => true,
+        () => {},
+      ),
+    ).close()
+    this.#loop = pumpMessages(inner, this.#onPacket).then((err) => {
+      if (err !== undefined) this.#log('inner receive failed', { err })
+      void this.close()
+    })
+  }
+
+  /** This node's PeerID (the fingerprint of its public key). */
+  get peerID(): PeerID {
+    return this.#localID
+  }
+
+  /** Sends `data` to `dst` over its channel. See the class comment for waiting and errors. */
+  async tell(dst: P2PKEAddr<A>, data: Payload, opts?: CallOptions): Promise<void> {
+    checkCall(this.#closer, opts)
+    checkAddr(dst, 'dst')
+    const size = payloadSize(data)
+    const mtu = this.mtu(dst)
+    if (size > mtu) throw new MTUExceededError(size, mtu)
+    if (size === 0) {
+      throw new RangeError(
+        'p2pkeswarm: cannot tell an empty payload (on the P2PKE wire it is a keepalive, never delivered)',
+      )
+    }
+    if (this.#isSelf(dst)) {
+      this.#counts.messagesOut++
+      this.#counts.messagesIn++
+      this.#inbox.put({ src: dst, dst, payload: payloadCopy(data) })
+      return
+    }
+    if (this.#allowSet !== undefined && !this.#allowSet.has(dst.peerID.toString())) {
+      throw new NotAllowedError(`p2pkeswarm: ${dst.peerID} is not on the allow-list`)
+    }
+    const entry = this.#outboundEntry(dst)
+    entry.lastUsed = this.#clock.now()
+    const channel = entry.channel
+    if (channel.ready) {
+      const captured: Promise<void>[] = []
+      this.#capture = captured
+      let sent: Promise<void>
+      try {
+        sent = channel.send(data)
+      } finally {
+        this.#capture = undefined
+      }
+      await sent
+      this.#counts.messagesOut++
+      await Promise.all(captured)
+      return
+    }
+    const l = this.#limits
+    if (this.#waitingTells >= l.maxWaitingTells || this.#waitingBytes + size > l.maxWaitingBytes) {
+      throw new BusyError('p2pkeswarm: too many tells are waiting for handshakes')
+    }
+    this.#waitingTells++
+    this.#waitingBytes += size
+    try {
+      await this.#waitOn(entry, dst, opts, (signal) => channel.send(data, { signal }))
+      this.#counts.messagesOut++
+    } finally {
+      this.#waitingTells--
+      this.#waitingBytes -= size
+    }
+  }
+
+  /** Takes one received tell. */
+  receive(
+    fn: (msg: Message<P2PKEAddr<A>>) => void | Promise<void>,
+    opts?: CallOptions,
+  ): Promise<void> {
+    try {
+      checkCall(this.#closer, opts)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return receiveOne(this.#inbox, fn, opts)
+  }
+
+  /** The inner swarm's addresses with this node's PeerID. */
+  localAddrs(): P2PKEAddr<A>[] {
+    return this.#inner.localAddrs().map((a) => new P2PKEAddr(this.#localID, a))
+  }
+
+  /** The inner mtu to `dst` minus 20 bytes, at most `MAX_MESSAGE_LEN` (65515). */
+  mtu(dst: P2PKEAddr<A>): number {
+    checkAddr(dst, 'dst')
+    return Math.max(0, Math.min(this.#inner.mtu(dst.inner) - OVERHEAD, MAX_MESSAGE_LEN))
+  }
+
+  /** The inner limit minus 20 bytes, at most `MAX_MESSAGE_LEN`. */
+  maxIncomingSize(): number {
+    return Math.max(0, Math.min(this.#inner.maxIncomingSize() - OVERHEAD, MAX_MESSAGE_LEN))
+  }
+
+  /** Parses `<PeerID>@<inner>` strictly (`BadAddrError`). */
+  parseAddr(text: string): P2PKEAddr<A> {
+    return parseP2PKEAddr(text, (t) => this.#inner.parseAddr(t))
+  }
+
+  /** This node's public key (a copy). */
+  publicKey(): PublicKey {
+    return copyKey(this.#publicKey)
+  }
+
+  /**
+   * The key of the peer at `addr` (a copy). From memory for the `src` of a delivered message, for
+   * an established channel to `addr` or to its PeerID at another address, and for this node;
+   * otherwise after a handshake with `addr` (bounded by `handshakeWaitMs` and the signal).
+   * Rejects with `PublicKeyNotFoundError` when no handshake completes in time (or the allow-list
+   * excludes the PeerID), with the signal's reason, or `ClosedError`.
+   */
+  lookupPublicKey(addr: P2PKEAddr<A>, opts?: CallOptions): Promise<PublicKey> {
+    try {
+      checkCall(this.#closer, opts)
+      checkAddr(addr, 'addr')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const known = this.#knownKey(addr)
+    if (known !== undefined) return Promise.resolve(copyKey(known))
+    return this.#lookupByHandshake(addr, opts)
+  }
+
+  /** Counters; see `P2PKESwarmStats`. */
+  stats(): P2PKESwarmStats {
+    const sums: Record<string, number> = { ...this.#retired }
+    const drops: Record<string, number> = { ...this.#retiredDrops }
+    let established = 0
+    for (const e of this.#entries.values()) {
+      if (e.established) established++
+      addChannelStats(sums, drops, e.channel.stats())
+    }
+    const c = this.#counts
+    const failed = (sums.handshakesFailed ?? 0) + c.halfOpenExpired
+    return {
+      handshakes: {
+        started: (sums.handshakesInitiated ?? 0) + c.responded,
+        initiated: sums.handshakesInitiated ?? 0,
+        responded: c.responded,
+        completed: sums.handshakesCompleted ?? 0,
+        failed,
+        retransmits: sums.handshakeRetransmits ?? 0,
+        rekeys: sums.rekeys ?? 0,
+      },
+      verifications: c.verifications,
+      dropped: { ...this.#drops },
+      channelDropped: drops,
+      channels: {
+        open: this.#entries.size,
+        established,
+        halfOpenInbound: this.#halfOpenInbound.size,
+        created: c.created,
+        evicted: c.evicted,
+        halfOpenExpired: c.halfOpenExpired,
+        idleExpired: c.idleExpired,
+      },
+      sendsWithheld: c.sendsWithheld,
+      sendErrors: sums.sendErrors ?? 0,
+      packetsIn: c.packetsIn,
+      bytesIn: c.bytesIn,
+      packetsOut: c.packetsOut,
+      bytesOut: c.bytesOut,
+      messagesIn: c.messagesIn,
+      messagesOut: c.messagesOut,
+      waitingTells: this.#waitingTells,
+      rememberedHellos: this.#hellos.size,
+      errors: c.errors,
+      rateLimiter: this.#limiter.stats(),
+      inbox: this.#inbox.stats(),
+      inner: hasStats(this.#inner) ? this.#inner.stats() : {},
+    }
+  }
+
+  /**
+   * Closes every channel (waiting tells and lookups reject with `ClosedError`), stops the sweep
+   * timer and the receive loop, and closes the inner swarm. Idempotent.
+   */
+  close(): Promise<void> {
+    return this.#closer.close(async () => {
+      this.#inbox.close(new ClosedError())
+      this.#cancelSweep?.()
+      this.#cancelSweep = undefined
+      for (const e of [...this.#entries.values()]) this.#closeEntry(e)
+      this.#hellos.clear()
+      this.#limiter.clear()
+      try {
+        await this.#inner.close()
+      } finally {
+        await this.#loop
+      }
+    })
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Receiving
+
+  readonly #onPacket = (m: Message<A>): void => {
+    if (this.#closer.closed) return
+    try {
+      this.#handlePacket(m)
+    } catch (err) {
+      // Network input never throws by design; a throw here is a bug, kept loud but not fatal.
+      this.#counts.errors++
+      this.#log('packet handling failed', { err, src: String(m.src) })
+    }
+  }
+
+  #handlePacket(m: Message<A>): void {
+    const payload = m.payload
+    this.#counts.packetsIn++
+    this.#counts.bytesIn += payload.length
+    if (payload.length < HEADER_SIZE) return this.#drop('malformed')
+    const counter =
+      ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0
+    if (counter === NONCE_INIT_HELLO) return this.#onInitHello(m)
+    if (counter > 3 && counter < NONCE_POST_HANDSHAKE) return this.#drop('badCounter')
+    const rec = this.#byAddr.get(m.src.toString())
+    if (rec === undefined) return this.#drop('unknown')
+    rec.credit += payload.length
+    const entries = rec.entries
+    if (entries.length === 1) {
+      this.#feed(entries[0]!, m)
+      return
+    }
+    // Several PeerIDs at one address: only the session holding the keys accepts the packet, and
+    // a channel that does not hold them counts it as dropped and is otherwise unchanged.
+    const order = [...entries].sort((a, b) => b.channel.lastReceived - a.channel.lastReceived)
+    for (const e of order) {
+      const before = dropTotal(e.channel.stats())
+      if (this.#feed(e, m)) return
+      if (e.closed || dropTotal(e.channel.stats()) === before) return
+    }
+  }
+
+  #onInitHello(m: Message<A>): void {
+    const payload = m.payload
+    let key: PublicKey
+    let tsHex: string
+    try {
+      const hello = parseInitHelloMessage(payload).hello
+      key = parsePublicKey(hello.keyX509)
+      this.#registry.checkPublicKey(key)
+      tsHex = toHex(hello.timestampTai64n)
+    } catch {
+      return this.#drop('malformed')
+    }
+    const id = this.#fingerprint(key)
+    const srcText = m.src.toString()
+    const now = this.#clock.now()
+    const existing = this.#entries.get(`${id.toString()}@${srcText}`)
+    if (existing !== undefined) {
+      // The channel checks order, key and signature itself; only the rate applies here.
+      existing.record.credit += payload.length
+      if (!this.#limiter.allow(this.#rateKey(m.src), now)) return this.#drop('rateLimited')
+      this.#feed(existing, m)
+      return
+    }
+    if (!this.#allowed(id, key)) return this.#drop('notAllowed')
+    const helloKey = `${id.toString()}:${tsHex}`
+    const seen = this.#recallHello(helloKey, now)
+    if (seen !== undefined && seen !== srcText) return this.#drop('replay')
+    if (!this.#limiter.allow(this.#rateKey(m.src), now)) return this.#drop('rateLimited')
+    this.#counts.verifications++
+    const verified = verifyInitHello(payload, { registry: this.#registry, backend: this.#backend })
+    if (verified === undefined) return this.#drop('authFailed')
+    this.#rememberHello(helloKey, srcText, now)
+    const entry = this.#createEntry(id, m.src, srcText, true, now)
+    if (entry === undefined) return this.#drop('channelsFull')
+    this.#counts.responded++
+    entry.record.credit += payload.length
+    this.#feed(entry, m)
+    // A session that refused the InitHello (e.g. a low-order ephemeral key) leaves nothing to
+    // wait for: free the slot at once.
+    if (!entry.closed && !entry.established && entry.channel.sessions().next === undefined) {
+      this.#counts.halfOpenExpired++
+      this.#closeEntry(entry)
+    }
+  }
+
+  /**
+   * Gives a packet to a channel. Returns true when it carried application data (then delivered
+   * to the inbox).
+   */
+  #feed(e: Entry<A>, m: Message<A>): boolean {
+    const data = e.channel.deliver(m.payload)
+    if (!e.established) this.#checkEstablished(e)
+    if (data === undefined) return false
+    this.#counts.messagesIn++
+    this.#inbox.put({ src: e.addr, dst: this.#dstFor(m.dst), payload: data })
+    return true
+  }
+
+  #checkEstablished(e: Entry<A>): void {
+    const key = e.channel.remoteKey()
+    if (key === undefined) return
+    e.established = true
+    e.remoteKey = key
+    this.#halfOpenInbound.delete(e)
+    this.#srcKeys.set(e.addr, key)
+  }
+
+  #dstFor(inner: A): P2PKEAddr<A> {
+    const text = inner.toString()
+    let d = this.#dsts.get(text)
+    if (d === undefined) {
+      d = new P2PKEAddr(this.#localID, inner)
+      if (this.#dsts.size < 64) this.#dsts.set(text, d)
+    }
+    return d
+  }
+
+  #drop(reason: DropReason): void {
+    this.#drops[reason]++
+  }
+
+  #allowed(id: PeerID, key: PublicKey): boolean {
+    if (this.#allowSet !== undefined) return this.#allowSet.has(id.toString())
+    if (this.#allowFn === undefined) return true
+    try {
+      return this.#allowFn(id, key) === true
+    } catch (err) {
+      this.#log('allow function threw', { err, id: id.toString() })
+      return false
+    }
+  }
+
+  #recallHello(key: string, now: number): string | undefined {
+    const h = this.#hellos.get(key)
+    if (h === undefined) return undefined
+    if (now - h.at > this.#limits.rememberMs) {
+      this.#hellos.delete(key)
+      return undefined
+    }
+    return h.src
+  }
+
+  #rememberHello(key: string, src: string, now: number): void {
+    // Oldest first: forget the expired ones at the front, and the oldest when full.
+    for (const [k, h] of this.#hellos) {
+      if (now - h.at <= this.#limits.rememberMs && this.#hellos.size < this.#limits.maxRemembered)
+        break
+      this.#hellos.delete(k)
+    }
+    this.#hellos.delete(key)
+    this.#hellos.set(key, { src, at: now })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Channels
+
+  #channelOptions(
+    allowKey: (key: PublicKey) => boolean,
+    send: (bytes: Uint8Array) => void | Promise<void>,
+  ): ChannelOptions {
+    return {
+      ...this.#channelTuning,
+      privateKey: this.#privateKey,
+      registry: this.#registry,
+      backend: this.#backend,
+      clock: this.#clock,
+      wallClock: this.#wallClock,
+      allowKey,
+      send,
+    }
+  }
+
+  #outboundEntry(dst: P2PKEAddr<A>): Entry<A> {
+    const existing = this.#entries.get(dst.toString())
+    if (existing !== undefined) {
+      // Wanted here now: no longer a candidate for the half-open eviction.
+      this.#halfOpenInbound.delete(existing)
+      return existing
+    }
+    const e = this.#createEntry(
+      dst.peerID,
+      dst.inner,
+      dst.inner.toString(),
+      false,
+      this.#clock.now(),
+    )
+    if (e === undefined) throw new BusyError('p2pkeswarm: every channel is in use')
+    return e
+  }
+
+  /**
+   * A new channel, making room as the module comment says, or undefined when there is none.
+   * Synchronous: no other packet or call runs between the look-up and the insertion.
+   */
+  #createEntry(
+    id: PeerID,
+    inner: A,
+    addrKey: string,
+    inbound: boolean,
+    now: number,
+  ): Entry<A> | undefined {
+    const l = this.#limits
+    const rec0 = this.#byAddr.get(addrKey)
+    if (rec0 !== undefined && rec0.entries.length >= l.maxPerAddr) {
+      const victim =
+        rec0.entries.find((e) => e.inbound && !e.established && e.waiting === 0) ??
+        (inbound ? undefined : lru(rec0.entries))
+      if (victim === undefined) return undefined
+      this.#evict(victim)
+    }
+    if (inbound && this.#halfOpenInbound.size >= l.maxHalfOpen) {
+      this.#evict(this.#halfOpenInbound.values().next().value!)
+    }
+    if (this.#entries.size >= l.maxChannels) {
+      const victim =
+        (this.#halfOpenInbound.values().next().value as Entry<A> | undefined) ??
+        (inbound ? undefined : lru(this.#entries.values()))
+      if (victim === undefined) return undefined
+      this.#evict(victim)
+    }
+    let rec = this.#byAddr.get(addrKey)
+    if (rec === undefined) {
+      rec = { key: addrKey, entries: [], credit: 0 }
+      this.#byAddr.set(addrKey, rec)
+    }
+    const addr = new P2PKEAddr(id, inner)
+    const entry: Entry<A> = {
+      key: addr.toString(),
+      id,
+      addr,
+      record: rec,
+      inbound,
+      createdAt: now,
+      lastUsed: now,
+      established: false,
+      remoteKey: undefined,
+      waiting: 0,
+      closed: false,
+      channel: undefined as unknown as Channel,
+    }
+    entry.channel = new Channel(
+      this.#channelOptions(
+        (key) => this.#fingerprint(key).equals(id) && this.#allowed(id, key),
+        (bytes) => this.#sendPacket(entry, bytes),
+      ),
+    )
+    rec.entries.push(entry)
+    this.#entries.set(entry.key, entry)
+    if (inbound) this.#halfOpenInbound.add(entry)
+    this.#counts.created++
+    this.#armSweep()
+    return entry
+  }
+
+  /** The channel's way out: the anti-amplification budget, then the inner swarm. */
+  #sendPacket(e: Entry<A>, bytes: Uint8Array): Promise<void> | undefined {
+    if (e.closed || this.#closer.closed) return undefined
+    if (!e.established) {
+      this.#checkEstablished(e)
+      if (!e.established && e.inbound) {
+        if (bytes.length > e.record.credit) {
+          this.#counts.sendsWithheld++
+          return undefined
+        }
+        e.record.credit -= bytes.length
+      }
+    }
+    this.#counts.packetsOut++
+    this.#counts.bytesOut += bytes.length
+    const p = this.#inner.tell(e.addr.inner, bytes)
+    this.#capture?.push(p)
+    return p
+  }
+
+  #evict(e: Entry<A>): void {
+    this.#counts.evicted++
+    this.#closeEntry(e)
+  }
+
+  #closeEntry(e: Entry<A>): void {
+    if (e.closed) return
+    e.closed = true
+    e.channel.close()
+    addChannelStats(this.#retired, this.#retiredDrops, e.channel.stats())
+    this.#entries.delete(e.key)
+    this.#halfOpenInbound.delete(e)
+    const rec = e.record
+    const i = rec.entries.indexOf(e)
+    if (i >= 0) rec.entries.splice(i, 1)
+    if (rec.entries.length === 0) this.#byAddr.delete(rec.key)
+  }
+
+  #armSweep(): void {
+    if (this.#cancelSweep !== undefined || this.#closer.closed || this.#entries.size === 0) return
+    const every = Math.max(10, Math.min(this.#limits.halfOpenTimeout, this.#limits.idleTimeout) / 4)
+    this.#cancelSweep = this.#clock.setTimeout(() => {
+      this.#cancelSweep = undefined
+      this.#sweep(this.#clock.now())
+      this.#armSweep()
+    }, every)
+  }
+
+  /** Closes expired channels and forgets expired InitHellos and idle rate-limiter entries. */
+  #sweep(now: number): void {
+    const l = this.#limits
+    for (const e of [...this.#entries.values()]) {
+      if (e.waiting > 0) continue
+      if (!e.established) {
+        if (now - Math.max(e.createdAt, e.lastUsed) >= l.halfOpenTimeout) {
+          this.#counts.halfOpenExpired++
+          this.#closeEntry(e)
+        }
+      } else if (now - Math.max(e.channel.lastReceived, e.lastUsed) >= l.idleTimeout) {
+        this.#counts.idleExpired++
+        this.#closeEntry(e)
+      }
+    }
+    for (const [k, h] of this.#hellos) {
+      if (now - h.at <= l.rememberMs) break
+      this.#hellos.delete(k)
+    }
+    this.#limiter.gc(now)
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Waiting for handshakes
+
+  /**
+   * Runs `op` (a channel call that waits for a session) with a signal that aborts on the
+   * caller's signal or after `handshakeWaitMs` (`TimeoutError`). The channel is kept (not
+   * expired) while anyone waits on it.
+   */
+  async #waitOn<T>(
+    entry: Entry<A>,
+    dst: P2PKEAddr<A>,
+    opts: CallOptions | undefined,
+    op: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const { controller, dispose } = linkedAbort(opts?.signal)
+    const ms = this.#limits.handshakeWait
+    const cancel = this.#clock.setTimeout(
+      () =>
+        controller.abort(new TimeoutError(`p2pkeswarm: no session with ${dst} within ${ms} ms`)),
+      ms,
+    )
+    entry.waiting++
+    try {
+      return await op(controller.signal)
+    } finally {
+      entry.waiting--
+      entry.lastUsed = this.#clock.now()
+      cancel()
+      dispose()
+    }
+  }
+
+  #knownKey(addr: P2PKEAddr<A>): PublicKey | undefined {
+    const fromMsg = this.#srcKeys.get(addr)
+    if (fromMsg !== undefined) return fromMsg
+    if (addr.peerID.equals(this.#localID)) return this.#publicKey
+    const e = this.#entries.get(addr.toString())
+    if (e?.remoteKey !== undefined) return e.remoteKey
+    // The key behind a PeerID is the same at every address.
+    for (const other of this.#entries.values()) {
+      if (other.remoteKey !== undefined && other.id.equals(addr.peerID)) return other.remoteKey
+    }
+    return undefined
+  }
+
+  async #lookupByHandshake(addr: P2PKEAddr<A>, opts?: CallOptions): Promise<PublicKey> {
+    if (this.#allowSet !== undefined && !this.#allowSet.has(addr.peerID.toString())) {
+      throw new PublicKeyNotFoundError(addr.toString())
+    }
+    const entry = this.#outboundEntry(addr)
+    entry.lastUsed = this.#clock.now()
+    try {
+      await this.#waitOn(entry, addr, opts, (signal) => entry.channel.waitReady({ signal }))
+    } catch (err) {
+      if (opts?.signal?.aborted && err === opts.signal.reason) throw err
+      if (this.#closer.closed) throw new ClosedError()
+      throw new PublicKeyNotFoundError(addr.toString())
+    }
+    this.#checkEstablished(entry)
+    const key = entry.remoteKey ?? entry.channel.remoteKey()
+    if (key === undefined) throw new PublicKeyNotFoundError(addr.toString())
+    return copyKey(key)
+  }
+
+  #isSelf(dst: P2PKEAddr<A>): boolean {
+    if (!dst.peerID.equals(this.#localID)) return false
+    const text = dst.inner.toString()
+    return this.#inner.localAddrs().some((a) => a.toString() === text)
+  }
+}
+
+/**
+ * A `P2PKESwarm` over `inner` (which it then owns). See `P2PKESwarmOptions` and the class
+ * comment. It is a SecureSwarm; wrap it in an askswarm for asks
+ * (`newAskSwarm(newP2PKESwarm(udp, opts))` is a SecureAskSwarm).
+ */
+export function newP2PKESwarm<A extends Addr>(
+  inner: Swarm<A>,
+  opts: P2PKESwarmOptions<A>,
+): P2PKESwarm<A> {
+  return new P2PKESwarm(inner, opts)
+}
+
+function checkAddr(a: unknown, name: string): void {
+  if (!(a instanceof P2PKEAddr)) {
+    throw new BadAddrError(`${name} must be a p2pkeswarm address (<PeerID>@<addr>)`)
+  }
+}
+
+function copyKey(k: PublicKey): PublicKey {
+  return { algorithm: k.algorithm, data: k.data.slice() }
+}
+
+function lru<A extends Addr>(entries: Iterable<Entry<A>>): Entry<A> | undefined {
+  let best: Entry<A> | undefined
+  let bestAt = Number.POSITIVE_INFINITY
+  for (const e of entries) {
+    if (e.waiting > 0) continue
+    const at = Math.max(e.channel.lastReceived, e.lastUsed)
+    if (at < bestAt) {
+      best = e
+      bestAt = at
+    }
+  }
+  return best
+}
+
+function dropTotal(s: ChannelStats): number {
+  let n = 0
+  for (const v of Object.values(s.dropped)) n += v
+  return n
+}
+
+function addChannelStats(
+  sums: Record<string, number>,
+  drops: Record<string, number>,
+  s: ChannelStats,
+): void {
+  for (const k of CHANNEL_COUNTERS) sums[k] = (sums[k] ?? 0) + s[k]
+  for (const [k, v] of Object.entries(s.dropped)) drops[k] = (drops[k] ?? 0) + v
+}
+
+function toHex(b: Uint8Array): string {
+  let s = ''
+  for (const x of b) s += x.toString(16).padStart(2, '0')
+  return s
+}
+
+function int(n: number, name: string): number {
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${n}`)
+  }
+  return n
+}
+
+function pos(n: number, name: string): number {
+  if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n)) {
+    throw new RangeError(`${name} must be a positive number, got ${n}`)
+  }
+  return n
+}
