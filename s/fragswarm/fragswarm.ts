@@ -188,7 +188,7 @@ export class FragSwarm<A extends Addr> implements Swarm<A>, HasStats {
     this.#loop = pumpMessages(inner, this.#onPart).then((err) => {
       if (err !== undefined) this.#log('inner receive failed', { err })
       // Nothing more will arrive: close the whole swarm (not awaited: close awaits this loop).
-      void this.close()
+      this.close().catch((e: unknown) => this.#log('close failed', { err: e }))
     })
   }
 
