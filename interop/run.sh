@@ -7,8 +7,11 @@
 #   interop/run.sh check       regenerate into a temporary directory and compare with the
 #                              committed vectors, and check fixtures/p2pke-presig-derived.json
 #   interop/run.sh smoke       two Go processes exchange tells over loopback UDP
+#   interop/run.sh ts          the TypeScript side: type-check interop/, then swarmwire's
+#                              p2pkeswarm against the Go node (interop/*.test.ts, vitest)
 #
-# Needs `go` (>= 1.22) and `node` (to read the JSON lines). Modules come from the Go module
+# Needs `go` (>= 1.22) and `node` (to read the JSON lines); `ts` also needs the npm dependencies
+# installed (npm ci). Modules come from the Go module
 # proxy; go.sum pins them. Nothing here is part of the npm package.
 set -euo pipefail
 
@@ -155,24 +158,40 @@ smoke() {
   fi
 }
 
+ts() {
+  echo "== TypeScript: p2pkeswarm against go-p2p"
+  if (cd "$root" && npx tsc -p interop/tsconfig.json); then
+    ok "interop/ type-checks"
+  else
+    fail "interop/ type-checks"
+  fi
+  if (cd "$root" && npx vitest run --config interop/vitest.config.ts); then
+    ok "swarmwire p2pkeswarm and go-p2p p2pkeswarm exchange tells both ways"
+  else
+    fail "swarmwire p2pkeswarm and go-p2p p2pkeswarm exchange tells both ways"
+  fi
+}
+
 cmd="${1:-all}"
 case "$cmd" in
   build) build ;;
   vectors) build && vectors ;;
   check) build && check ;;
   smoke) build && smoke ;;
+  ts) build && ts ;;
   all)
     build
     if check; then ok "golden vectors reproduce and the presig fixture matches Go"; else fail "golden vectors"; fi
     smoke
+    ts
     ;;
   *)
-    echo "usage: $0 [all|build|vectors|check|smoke]" >&2
+    echo "usage: $0 [all|build|vectors|check|smoke|ts]" >&2
     exit 2
     ;;
 esac
 
-if [ "$cmd" = smoke ] || [ "$cmd" = all ]; then
+if [ "$cmd" = smoke ] || [ "$cmd" = ts ] || [ "$cmd" = all ]; then
   echo "interop: $passed passed, $failed failed"
   [ "$failed" = 0 ]
 fi

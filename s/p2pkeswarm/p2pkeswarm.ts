@@ -58,6 +58,7 @@ import {
   type Stats,
   type Swarm,
   TimeoutError,
+  bytesEqual,
   checkCall,
   extractIP,
   hasStats,
@@ -209,7 +210,7 @@ export interface P2PKESwarmStats extends Stats {
     readonly started: number
     /** InitHellos we sent for new attempts (including rekeys). */
     readonly initiated: number
-    /** Channels created by a remote InitHello that verified. */
+    /** Remote InitHellos that started a responder handshake (on a new or an existing channel). */
     readonly responded: number
     /** Sessions that became ready (either role). */
     readonly completed: number
@@ -775,7 +776,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       // The channel checks order, key and signature itself; only the rate applies here.
       existing.record.credit += payload.length
       if (!this.#limiter.allow(this.#rateKey(m.src), now)) return this.#drop('rateLimited')
-      this.#feed(existing, m)
+      this.#feedInitHello(existing, m)
       return
     }
     if (!this.#allowed(id, key)) return this.#drop('notAllowed')
@@ -789,14 +790,28 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     this.#rememberHello(helloKey, srcText, now)
     const entry = this.#createEntry(id, m.src, srcText, true, now)
     if (entry === undefined) return this.#drop('channelsFull')
-    this.#counts.responded++
     entry.record.credit += payload.length
-    this.#feed(entry, m)
+    this.#feedInitHello(entry, m)
     // A session that refused the InitHello (e.g. a low-order ephemeral key) leaves nothing to
     // wait for: free the slot at once.
     if (!entry.closed && !entry.established && entry.channel.sessions().next === undefined) {
       this.#counts.halfOpenExpired++
       this.#closeEntry(entry)
+    }
+  }
+
+  /** Gives an InitHello to a channel, counting the responder handshakes it starts. */
+  #feedInitHello(e: Entry<A>, m: Message<A>): void {
+    const before = e.channel.sessions().next?.id
+    this.#feed(e, m)
+    const after = e.channel.sessions().next
+    if (
+      after !== undefined &&
+      !after.initiator &&
+      after.id !== undefined &&
+      (before === undefined || !bytesEqual(before, after.id))
+    ) {
+      this.#counts.responded++
     }
   }
 
