@@ -35,6 +35,12 @@ export interface SwarmTestOptions<A extends Addr, S extends Swarm<A> = Swarm<A>>
   mayReorder?: boolean
   /** The swarm may deliver a tell more than once: duplicates are tolerated (never corruption). */
   mayDuplicate?: boolean
+  /**
+   * Smallest tell payload the swarm carries (default 0). Only for wire protocols that cannot
+   * carry an empty message (P2PKE reserves it for keepalives); such a swarm must reject a
+   * smaller tell with a RangeError, which the suite checks.
+   */
+  minPayloadSize?: number
   /** Run the ask tests (the swarms must implement `Asker`). */
   asks?: boolean
   /** Run the secure tests (the swarms must implement `Secure`). */

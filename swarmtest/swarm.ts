@@ -146,6 +146,13 @@ export function swarmTests<A extends Addr, S extends Swarm<A>>(
       }
     }))
 
+  if ((o.minPayloadSize ?? 0) > 0) {
+    it('a tell smaller than the declared minimum is rejected with a RangeError', () =>
+      withSwarms(o, 2, async ([a, b]) => {
+        await assert.rejects(a!.tell(addrOf(b!), new Uint8Array(0)), RangeError)
+      }))
+  }
+
   it('payloads of random sizes 0..mtu arrive intact (property)', () =>
     withSwarms(o, 2, async ([a, b], deadline) => {
       const dst = addrOf(b!)
@@ -153,22 +160,26 @@ export function swarmTests<A extends Addr, S extends Swarm<A>>(
       const c = new Collector(b!)
       const sent: Uint8Array[] = []
       await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 0, max: mtu }), fc.integer(), async (size, seed) => {
-          const payload = pseudoRandomBytes(size, seed)
-          sent.push(payload)
-          const original = payload.slice()
-          const m = await tellUntilReceived(
-            a!,
-            dst,
-            payload,
-            c,
-            (x) => bytesEqual(x.payload, original),
-            o.mayDrop,
-            deadline,
-          )
-          assert.ok(bytesEqual(payload, original), 'tell modified the caller buffer')
-          assert.equal(m.payload.length, size)
-        }),
+        fc.asyncProperty(
+          fc.integer({ min: o.minPayloadSize ?? 0, max: mtu }),
+          fc.integer(),
+          async (size, seed) => {
+            const payload = pseudoRandomBytes(size, seed)
+            sent.push(payload)
+            const original = payload.slice()
+            const m = await tellUntilReceived(
+              a!,
+              dst,
+              payload,
+              c,
+              (x) => bytesEqual(x.payload, original),
+              o.mayDrop,
+              deadline,
+            )
+            assert.ok(bytesEqual(payload, original), 'tell modified the caller buffer')
+            assert.equal(m.payload.length, size)
+          },
+        ),
         { numRuns: o.numRuns },
       )
       // Nothing arrived that was not sent: corruption would show up as an unknown payload.
