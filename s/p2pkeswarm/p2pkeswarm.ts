@@ -115,6 +115,12 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 export const DEFAULT_MAX_WAITING_TELLS = 1024
 /** Default most bytes of tells waiting for a handshake, over all channels. */
 export const DEFAULT_MAX_WAITING_BYTES = 4 << 20
+/**
+ * Default most sources the handshake rate limiter tracks (RateLimiter's own default is 4096).
+ * While a spoofed flood keeps more sources than this busy, InitHellos from new sources are
+ * refused until it ends; established channels are not affected.
+ */
+export const DEFAULT_RATE_LIMIT_ENTRIES = 16384
 /** Default number of accepted InitHellos remembered to recognise replays from other addresses. */
 export const DEFAULT_MAX_REMEMBERED_HELLOS = 4096
 /** Default time an accepted InitHello is remembered. */
@@ -156,7 +162,11 @@ export interface P2PKESwarmOptions<A extends Addr = Addr> {
   maxWaitingTells?: number
   /** Most bytes of tells waiting for a handshake (default 4 MiB). */
   maxWaitingBytes?: number
-  /** Handshake rate limits (defaults: WireGuard's 20/s and burst 5 per source; 1000/s, burst 100 in all). */
+  /**
+   * Handshake rate limits (defaults: WireGuard's 20/s and burst 5 per source; 1000/s and burst
+   * 100 over all sources; 16384 sources tracked). InitHellos to established channels have a
+   * bucket per channel with the same per-source rate, outside the global one.
+   */
   rateLimit?: Omit<RateLimiterOptions, 'clock'>
   /** The rate limiter's key for a source (default: `defaultRateLimitKey`). */
   rateLimitKey?: (src: A) => string
@@ -258,6 +268,8 @@ export interface P2PKESwarmStats extends Stats {
   /** Unexpected errors while handling a packet (bugs; each is logged). */
   readonly errors: number
   readonly rateLimiter: RateLimiterStats
+  /** The per-channel limiter of InitHellos to established channels. */
+  readonly peerRateLimiter: RateLimiterStats
   readonly inbox: InboxStats
   readonly inner: Stats
 }
@@ -405,6 +417,8 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     rememberMs: number
   }
   readonly #limiter: RateLimiter
+  /** Per-channel buckets for InitHellos to established channels. */
+  readonly #peerLimiter: RateLimiter
   readonly #rateKey: (src: A) => string
   readonly #log: (event: string, detail: Record<string, unknown>) => void
   readonly #closer = new CloseOnce()
@@ -508,7 +522,18 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       ),
       rememberMs: pos(opts.rememberHellosMs ?? DEFAULT_REMEMBER_HELLOS_MS, 'rememberHellosMs'),
     }
-    this.#limiter = new RateLimiter({ ...opts.rateLimit, clock: this.#clock })
+    this.#limiter = new RateLimiter({
+      maxEntries: DEFAULT_RATE_LIMIT_ENTRIES,
+      ...opts.rateLimit,
+      clock: this.#clock,
+    })
+    this.#peerLimiter = new RateLimiter({
+      packetsPerSecond: opts.rateLimit?.packetsPerSecond,
+      burst: opts.rateLimit?.burst,
+      globalPacketsPerSecond: Number.POSITIVE_INFINITY,
+      maxEntries: maxChannels,
+      clock: this.#clock,
+    })
     this.#rateKey = opts.rateLimitKey ?? defaultRateLimitKey
     this.#log = opts.log ?? (() => {})
     this.#inbox = newMessageInbox({ maxItems: opts.inboxItems, maxBytes: opts.inboxBytes })
@@ -686,6 +711,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       rememberedHellos: this.#hellos.size,
       errors: c.errors,
       rateLimiter: this.#limiter.stats(),
+      peerRateLimiter: this.#peerLimiter.stats(),
       inbox: this.#inbox.stats(),
       inner: hasStats(this.#inner) ? this.#inner.stats() : {},
     }
@@ -703,6 +729,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       for (const e of [...this.#entries.values()]) this.#closeEntry(e)
       this.#hellos.clear()
       this.#limiter.clear()
+      this.#peerLimiter.clear()
       try {
         await this.#inner.close()
       } finally {
@@ -773,9 +800,15 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     const now = this.#clock.now()
     const existing = this.#entries.get(`${id.toString()}@${srcText}`)
     if (existing !== undefined) {
-      // The channel checks order, key and signature itself; only the rate applies here.
+      // The channel checks order, key and signature itself; only the rate applies here. An
+      // established channel refuses everything an attacker can make cheaply (another key before
+      // any signature check, an old timestamp before any), so it has its own bucket and does
+      // not compete for the global one: floods do not hold up the rekeys of known peers.
       existing.record.credit += payload.length
-      if (!this.#limiter.allow(this.#rateKey(m.src), now)) return this.#drop('rateLimited')
+      const allowed = existing.established
+        ? this.#peerLimiter.allow(existing.key, now)
+        : this.#limiter.allow(this.#rateKey(m.src), now)
+      if (!allowed) return this.#drop('rateLimited')
       this.#feedInitHello(existing, m)
       return
     }
@@ -1052,6 +1085,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       this.#hellos.delete(k)
     }
     this.#limiter.gc(now)
+    this.#peerLimiter.gc(now)
   }
 
   // -------------------------------------------------------------------------------------------
