@@ -651,8 +651,9 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
    * The key of the peer at `addr` (a copy). From memory for the `src` of a delivered message, for
    * an established channel to `addr` or to its PeerID at another address, and for this node;
    * otherwise after a handshake with `addr` (bounded by `handshakeWaitMs` and the signal).
-   * Rejects with `PublicKeyNotFoundError` when no handshake completes in time (or the allow-list
-   * excludes the PeerID), with the signal's reason, or `ClosedError`.
+   * Rejects with `PublicKeyNotFoundError` when no handshake completes in time (or an allow-list
+   * set excludes the PeerID), `BusyError` when every channel is in use, with the signal's reason,
+   * or `ClosedError`.
    */
   lookupPublicKey(addr: P2PKEAddr<A>, opts?: CallOptions): Promise<PublicKey> {
     try {
