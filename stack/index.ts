@@ -1,0 +1,9 @@
+export {
+  type SecureStack,
+  type StackOptions,
+  generateKey,
+  secureMemStack,
+  secureMemMuxStack,
+  secureUDPStack,
+  secureUDPMuxStack,
+} from './stack.js'
