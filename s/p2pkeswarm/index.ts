@@ -1,4 +1,5 @@
 export { P2PKEAddr, parseP2PKEAddr } from './addr.js'
+export { fingerprintPublicKey } from './fingerprint.js'
 export {
   DEFAULT_HALF_OPEN_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_WAIT_MS,
@@ -11,15 +12,7 @@ export {
   DEFAULT_MAX_WAITING_TELLS,
   DEFAULT_RATE_LIMIT_ENTRIES,
   DEFAULT_REMEMBER_HELLOS_MS,
-  P2PKESwarm,
-  defaultRateLimitKey,
-  fingerprintPublicKey,
-  newP2PKESwarm,
-} from './p2pkeswarm.js'
-export type {
-  AllowList,
-  ChannelTuning,
-  P2PKEDropStats,
-  P2PKESwarmOptions,
-  P2PKESwarmStats,
-} from './p2pkeswarm.js'
+} from './options.js'
+export type { AllowList, ChannelTuning, P2PKESwarmOptions } from './options.js'
+export { P2PKESwarm, defaultRateLimitKey, newP2PKESwarm } from './p2pkeswarm.js'
+export type { P2PKEDropStats, P2PKESwarmStats } from './stats.js'

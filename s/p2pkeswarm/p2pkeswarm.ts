@@ -47,7 +47,6 @@ import {
   ClosedError,
   type HasStats,
   type Inbox,
-  type InboxStats,
   MTUExceededError,
   type Message,
   NotAllowedError,
@@ -55,7 +54,6 @@ import {
   PeerID,
   PublicKeyNotFoundError,
   type SecureSwarm,
-  type Stats,
   type Swarm,
   TimeoutError,
   bytesEqual,
@@ -79,7 +77,6 @@ import {
   type PublicKey,
   type SigningRegistry,
   defaultRegistry,
-  marshalPublicKey,
   parsePublicKey,
 } from '../../f/x509/index.js'
 import {
@@ -92,198 +89,19 @@ import {
   NONCE_POST_HANDSHAKE,
   OVERHEAD,
   RateLimiter,
-  type RateLimiterOptions,
-  type RateLimiterStats,
   parseInitHelloMessage,
   verifyInitHello,
 } from '../../p/p2pke/index.js'
 import { P2PKEAddr, parseP2PKEAddr } from './addr.js'
-
-/** How long a tell or lookup waits for a handshake by default. */
-export const DEFAULT_HANDSHAKE_WAIT_MS = 10_000
-/** Default most channels at once. */
-export const DEFAULT_MAX_CHANNELS = 1024
-/** Default most half-open channels created by remote InitHellos. */
-export const DEFAULT_MAX_HALF_OPEN = 256
-/** Default most channels sharing one inner address (one per PeerID). */
-export const DEFAULT_MAX_CHANNELS_PER_ADDR = 4
-/** Default lifetime of a channel whose first handshake has not completed. */
-export const DEFAULT_HALF_OPEN_TIMEOUT_MS = 10_000
-/** Default lifetime of an established channel without traffic either way. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
-/** Default most tells waiting for a handshake, over all channels. */
-export const DEFAULT_MAX_WAITING_TELLS = 1024
-/** Default most bytes of tells waiting for a handshake, over all channels. */
-export const DEFAULT_MAX_WAITING_BYTES = 4 << 20
-/**
- * Default most sources the handshake rate limiter tracks (RateLimiter's own default is 4096).
- * While a spoofed flood keeps more sources than this busy, InitHellos from new sources are
- * refused until it ends; established channels are not affected.
- */
-export const DEFAULT_RATE_LIMIT_ENTRIES = 16384
-/** Default number of accepted InitHellos remembered to recognise replays from other addresses. */
-export const DEFAULT_MAX_REMEMBERED_HELLOS = 4096
-/** Default time an accepted InitHello is remembered. */
-export const DEFAULT_REMEMBER_HELLOS_MS = 60_000
-
-/**
- * Who may connect: a function of the peer's id and key, or a collection of PeerIDs (objects or
- * their text). Applies to both directions.
- */
-export type AllowList = ((id: PeerID, key: PublicKey) => boolean) | Iterable<PeerID | string>
-
-/** Channel timings and queue limits a swarm passes to every `Channel` it makes. */
-export type ChannelTuning = Omit<
-  ChannelOptions,
-  'privateKey' | 'send' | 'allowKey' | 'registry' | 'backend' | 'clock' | 'wallClock'
->
-
-/** Options of a `P2PKESwarm`. Every limit must be a positive number. */
-export interface P2PKESwarmOptions<A extends Addr = Addr> {
-  /** This node's long-lived signing key (Ed25519 by default: `{ algorithm: ED25519_OID, data: seed }`). */
-  privateKey: PrivateKey
-  /** Who may connect (default: anyone). */
-  allow?: AllowList
-  /** PeerID of a key (default: `fingerprintPublicKey`, SHAKE256-256 of the SPKI, as go-p2p). */
-  fingerprint?: (key: PublicKey) => PeerID
-  /** How long a tell or `lookupPublicKey` waits for a handshake (default 10 s). */
-  handshakeWaitMs?: number
-  /** Most channels at once (default 1024). */
-  maxChannels?: number
-  /** Most half-open channels created by remote InitHellos (default 256, at most `maxChannels`). */
-  maxHalfOpen?: number
-  /** Most channels for one inner address (default 4). */
-  maxChannelsPerAddr?: number
-  /** A channel whose first handshake has not completed is closed after this long (default 10 s). */
-  halfOpenTimeoutMs?: number
-  /** An established channel without traffic either way is closed after this long (default 60 s). */
-  idleTimeoutMs?: number
-  /** Most tells waiting for a handshake (default 1024). */
-  maxWaitingTells?: number
-  /** Most bytes of tells waiting for a handshake (default 4 MiB). */
-  maxWaitingBytes?: number
-  /**
-   * Handshake rate limits (defaults: WireGuard's 20/s and burst 5 per source; 1000/s and burst
-   * 100 over all sources; 16384 sources tracked). InitHellos to established channels have a
-   * bucket per channel with the same per-source rate, outside the global one.
-   */
-  rateLimit?: Omit<RateLimiterOptions, 'clock'>
-  /** The rate limiter's key for a source (default: `defaultRateLimitKey`). */
-  rateLimitKey?: (src: A) => string
-  /** Accepted InitHellos remembered to spot replays from other addresses (default 4096). */
-  maxRememberedHellos?: number
-  /** How long an accepted InitHello is remembered (default 60 s). */
-  rememberHellosMs?: number
-  /** Most received tells waiting for `receive` (default 1024). */
-  inboxItems?: number
-  /** Most bytes of received tells waiting for `receive` (default 16 MiB). */
-  inboxBytes?: number
-  /** Timings and queue limits of every channel (defaults: P2PKE's, see `p/p2pke`). */
-  channel?: ChannelTuning
-  /** Time and timers (default: the system clock). */
-  clock?: Clock
-  /** Wall clock for InitHello timestamps, ms since the Unix epoch (default `Date.now`). */
-  wallClock?: () => number
-  /** Crypto backend (default: `defaultBackend()`). */
-  backend?: CryptoBackend
-  /** Signing algorithms (default: Ed25519 over `backend`). */
-  registry?: SigningRegistry
-  /** Called for unexpected events (a throwing allow function, a failing inner receive). Default: silent. */
-  log?: (event: string, detail: Record<string, unknown>) => void
-}
-
-/** Packets dropped before they reached a channel, by reason. */
-export interface P2PKEDropStats extends Stats {
-  /** Shorter than a header, or an InitHello whose encoding or key does not parse. */
-  readonly malformed: number
-  /** Counters 4–15, which P2PKE never uses. */
-  readonly badCounter: number
-  /** Not an InitHello, from an address without a channel. */
-  readonly unknown: number
-  /** An InitHello whose key the allow-list refuses. */
-  readonly notAllowed: number
-  /** An InitHello over the per-source or the global handshake rate. */
-  readonly rateLimited: number
-  /** An InitHello accepted recently from another address (a replay). */
-  readonly replay: number
-  /** An InitHello whose signature (or content) does not verify. */
-  readonly authFailed: number
-  /** A verified InitHello refused because the channel table is full of established channels. */
-  readonly channelsFull: number
-}
-
-/** Counters of a `P2PKESwarm`. */
-export interface P2PKESwarmStats extends Stats {
-  readonly handshakes: {
-    readonly [name: string]: number
-    /** Handshakes begun: `initiated + responded`. */
-    readonly started: number
-    /** InitHellos we sent for new attempts (including rekeys). */
-    readonly initiated: number
-    /** Remote InitHellos that started a responder handshake (on a new or an existing channel). */
-    readonly responded: number
-    /** Sessions that became ready (either role). */
-    readonly completed: number
-    /** Channels that gave up (no handshake within the P2PKE timeout) or expired half-open. */
-    readonly failed: number
-  }
-  /** Signature checks of InitHellos from addresses without a channel (channels check their own). */
-  readonly verifications: number
-  /** Packets dropped before any channel saw them. */
-  readonly dropped: P2PKEDropStats
-  /** Packets channels dropped, summed over channels (see `ChannelDropStats`). */
-  readonly channelDropped: Stats
-  readonly channels: {
-    readonly [name: string]: number
-    /** Channels now. */
-    readonly open: number
-    /** Channels whose first handshake completed. */
-    readonly established: number
-    /** Channels created by a remote InitHello, not yet established. */
-    readonly halfOpenInbound: number
-    readonly created: number
-    /** Closed to make room. */
-    readonly evicted: number
-    /** Closed half-open after `halfOpenTimeoutMs`, or at once when their handshake failed. */
-    readonly halfOpenExpired: number
-    /** Closed after `idleTimeoutMs` without traffic. */
-    readonly idleExpired: number
-  }
-  /** Handshake messages not sent to a half-open address: more would exceed the bytes it sent us. */
-  readonly sendsWithheld: number
-  /** Failed inner tells of channel traffic (handshakes, keepalives, queued messages). */
-  readonly sendErrors: number
-  /** Inner datagrams received / sent, and their bytes. */
-  readonly packetsIn: number
-  readonly bytesIn: number
-  readonly packetsOut: number
-  readonly bytesOut: number
-  /** Tells delivered to the inbox / sent (encrypted or queued and then sent). */
-  readonly messagesIn: number
-  readonly messagesOut: number
-  /** Tells waiting for a handshake now. */
-  readonly waitingTells: number
-  /** Accepted InitHellos remembered now (for spotting replays). */
-  readonly rememberedHellos: number
-  /** Unexpected errors while handling a packet (bugs; each is logged). */
-  readonly errors: number
-  readonly rateLimiter: RateLimiterStats
-  /** The per-channel limiter of InitHellos to established channels. */
-  readonly peerRateLimiter: RateLimiterStats
-  readonly inbox: InboxStats
-  readonly inner: Stats
-}
-
-/**
- * PeerID of a key as go-p2p's `DefaultFingerprinter`: SHAKE256 of the key's DER
- * SubjectPublicKeyInfo (`marshalPublicKey`), 32 bytes of output.
- */
-export function fingerprintPublicKey(
-  key: PublicKey,
-  backend: CryptoBackend = defaultBackend(),
-): PeerID {
-  return new PeerID(backend.shake256(marshalPublicKey(key), 32))
-}
+import { fingerprintPublicKey } from './fingerprint.js'
+import {
+  type ChannelTuning,
+  DEFAULT_RATE_LIMIT_ENTRIES,
+  type Limits,
+  type P2PKESwarmOptions,
+  resolveLimits,
+} from './options.js'
+import type { P2PKESwarmStats } from './stats.js'
 
 /**
  * The default rate-limiter key of a source, as WireGuard's: its IP (an IPv6 address by its /64),
@@ -404,18 +222,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   readonly #clock: Clock
   readonly #wallClock: () => number
   readonly #channelTuning: ChannelTuning
-  readonly #limits: {
-    handshakeWait: number
-    maxChannels: number
-    maxHalfOpen: number
-    maxPerAddr: number
-    halfOpenTimeout: number
-    idleTimeout: number
-    maxWaitingTells: number
-    maxWaitingBytes: number
-    maxRemembered: number
-    rememberMs: number
-  }
+  readonly #limits: Limits
   readonly #limiter: RateLimiter
   /** Per-channel buckets for InitHellos to established channels. */
   readonly #peerLimiter: RateLimiter
@@ -497,31 +304,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     this.#clock = opts.clock ?? systemClock
     this.#wallClock = opts.wallClock ?? wallClockMs
     this.#channelTuning = { ...opts.channel }
-    const maxChannels = int(opts.maxChannels ?? DEFAULT_MAX_CHANNELS, 'maxChannels')
-    this.#limits = {
-      handshakeWait: pos(opts.handshakeWaitMs ?? DEFAULT_HANDSHAKE_WAIT_MS, 'handshakeWaitMs'),
-      maxChannels,
-      maxHalfOpen: Math.min(
-        maxChannels,
-        int(opts.maxHalfOpen ?? Math.min(DEFAULT_MAX_HALF_OPEN, maxChannels), 'maxHalfOpen'),
-      ),
-      maxPerAddr: int(
-        opts.maxChannelsPerAddr ?? DEFAULT_MAX_CHANNELS_PER_ADDR,
-        'maxChannelsPerAddr',
-      ),
-      halfOpenTimeout: pos(
-        opts.halfOpenTimeoutMs ?? DEFAULT_HALF_OPEN_TIMEOUT_MS,
-        'halfOpenTimeoutMs',
-      ),
-      idleTimeout: pos(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, 'idleTimeoutMs'),
-      maxWaitingTells: int(opts.maxWaitingTells ?? DEFAULT_MAX_WAITING_TELLS, 'maxWaitingTells'),
-      maxWaitingBytes: pos(opts.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES, 'maxWaitingBytes'),
-      maxRemembered: int(
-        opts.maxRememberedHellos ?? DEFAULT_MAX_REMEMBERED_HELLOS,
-        'maxRememberedHellos',
-      ),
-      rememberMs: pos(opts.rememberHellosMs ?? DEFAULT_REMEMBER_HELLOS_MS, 'rememberHellosMs'),
-    }
+    this.#limits = resolveLimits(opts)
     this.#limiter = new RateLimiter({
       maxEntries: DEFAULT_RATE_LIMIT_ENTRIES,
       ...opts.rateLimit,
@@ -531,7 +314,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       packetsPerSecond: opts.rateLimit?.packetsPerSecond,
       burst: opts.rateLimit?.burst,
       globalPacketsPerSecond: Number.POSITIVE_INFINITY,
-      maxEntries: maxChannels,
+      maxEntries: this.#limits.maxChannels,
       clock: this.#clock,
     })
     this.#rateKey = opts.rateLimitKey ?? defaultRateLimitKey
@@ -1215,18 +998,4 @@ function toHex(b: Uint8Array): string {
   let s = ''
   for (const x of b) s += x.toString(16).padStart(2, '0')
   return s
-}
-
-function int(n: number, name: string): number {
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${n}`)
-  }
-  return n
-}
-
-function pos(n: number, name: string): number {
-  if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n)) {
-    throw new RangeError(`${name} must be a positive number, got ${n}`)
-  }
-  return n
 }
