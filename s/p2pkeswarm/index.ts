@@ -1,4 +1,5 @@
 export { P2PKEAddr, parseP2PKEAddr } from './addr.js'
+export { defaultRateLimitKey } from './admission.js'
 export { fingerprintPublicKey } from './fingerprint.js'
 export {
   DEFAULT_HALF_OPEN_TIMEOUT_MS,
@@ -14,5 +15,5 @@ export {
   DEFAULT_REMEMBER_HELLOS_MS,
 } from './options.js'
 export type { AllowList, ChannelTuning, P2PKESwarmOptions } from './options.js'
-export { P2PKESwarm, defaultRateLimitKey, newP2PKESwarm } from './p2pkeswarm.js'
+export { P2PKESwarm, newP2PKESwarm } from './p2pkeswarm.js'
 export type { P2PKEDropStats, P2PKESwarmStats } from './stats.js'

@@ -18,11 +18,9 @@
  *
  * Under attack (the rules that keep memory and CPU bounded whatever arrives):
  * - No per-source state exists before an InitHello verifies. A packet from an address without a
- *   channel that is not an InitHello is dropped (`unknown`). An InitHello is parsed (cheap), its
- *   key checked against the allow-list (cheap), checked against the recently accepted InitHellos
- *   (a replay of one accepted from another address is dropped), then charged to a WireGuard-style
- *   `RateLimiter` (a token bucket per source and one for all sources), and only then verified
- *   (one signature check). Every InitHello, also one for an existing channel, is rate-limited.
+ *   channel that is not an InitHello is dropped (`unknown`). Every InitHello, also one for an
+ *   existing channel, goes through `Admission` (`admission.ts`: allow-list, replay memory, rate
+ *   limits, one signature check), which says whether it reaches a channel or may create one.
  * - A channel created by a remote InitHello is half-open until its first handshake completes.
  *   Until then we never send more bytes to its address than we received from it (anti-
  *   amplification: the responder's RespHello retransmissions are withheld — the initiator
@@ -58,11 +56,8 @@ import {
   TimeoutError,
   bytesEqual,
   checkCall,
-  extractIP,
   hasStats,
-  isLoopbackIP,
   linkedAbort,
-  mappedIPv4,
   newMessageInbox,
   payloadCopy,
   payloadSize,
@@ -77,7 +72,6 @@ import {
   type PublicKey,
   type SigningRegistry,
   defaultRegistry,
-  parsePublicKey,
 } from '../../f/x509/index.js'
 import {
   Channel,
@@ -88,53 +82,18 @@ import {
   NONCE_INIT_HELLO,
   NONCE_POST_HANDSHAKE,
   OVERHEAD,
-  RateLimiter,
-  parseInitHelloMessage,
-  verifyInitHello,
 } from '../../p/p2pke/index.js'
 import { P2PKEAddr, parseP2PKEAddr } from './addr.js'
+import { Admission } from './admission.js'
+import { AllowPolicy } from './allow.js'
 import { fingerprintPublicKey } from './fingerprint.js'
 import {
   type ChannelTuning,
-  DEFAULT_RATE_LIMIT_ENTRIES,
   type Limits,
   type P2PKESwarmOptions,
   resolveLimits,
 } from './options.js'
 import type { P2PKESwarmStats } from './stats.js'
-
-/**
- * The default rate-limiter key of a source, as WireGuard's: its IP (an IPv6 address by its /64),
- * so that varying the port buys nothing. Loopback sources are keyed by the whole address (each
- * local process gets its own bucket; nobody off the host can send from loopback). Addresses that
- * carry no IP (memswarm) are keyed by their text.
- */
-export function defaultRateLimitKey(src: Addr): string {
-  const ip = extractIP(src)
-  if (ip === undefined || isLoopbackIP(ip)) return src.toString()
-  if (ip.includes(':') && mappedIPv4(ip) === undefined) return ipv6Prefix64(ip)
-  return mappedIPv4(ip) ?? ip
-}
-
-function ipv6Prefix64(ip: string): string {
-  const bare = ip.split('%')[0]!.toLowerCase()
-  const halves = bare.split('::')
-  const head = halves[0] ? halves[0].split(':') : []
-  let groups = head
-  if (halves.length === 2) {
-    const tail = halves[1] ? halves[1].split(':') : []
-    groups = [
-      ...head,
-      ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'),
-      ...tail,
-    ]
-  }
-  while (groups.length < 4) groups.push('0')
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`
-}
 
 interface AddrRecord<A extends Addr> {
   readonly key: string
@@ -165,17 +124,9 @@ interface Entry<A extends Addr> {
   closed: boolean
 }
 
+/** Drops decided here, before admission or a channel (admission counts its own). */
 type DropReason = keyof typeof EMPTY_DROPS
-const EMPTY_DROPS = {
-  malformed: 0,
-  badCounter: 0,
-  unknown: 0,
-  notAllowed: 0,
-  rateLimited: 0,
-  replay: 0,
-  authFailed: 0,
-  channelsFull: 0,
-}
+const EMPTY_DROPS = { malformed: 0, badCounter: 0, unknown: 0, channelsFull: 0 }
 
 /** Channel counters summed into the swarm's stats. */
 const CHANNEL_COUNTERS = [
@@ -217,16 +168,12 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   readonly #backend: CryptoBackend
   readonly #registry: SigningRegistry
   readonly #fingerprint: (key: PublicKey) => PeerID
-  readonly #allowFn: ((id: PeerID, key: PublicKey) => boolean) | undefined
-  readonly #allowSet: ReadonlySet<string> | undefined
+  readonly #allow: AllowPolicy
   readonly #clock: Clock
   readonly #wallClock: () => number
   readonly #channelTuning: ChannelTuning
   readonly #limits: Limits
-  readonly #limiter: RateLimiter
-  /** Per-channel buckets for InitHellos to established channels. */
-  readonly #peerLimiter: RateLimiter
-  readonly #rateKey: (src: A) => string
+  readonly #admission: Admission<A>
   readonly #log: (event: string, detail: Record<string, unknown>) => void
   readonly #closer = new CloseOnce()
   readonly #inbox: Inbox<Message<P2PKEAddr<A>>>
@@ -238,8 +185,6 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   readonly #byAddr = new Map<string, AddrRecord<A>>()
   /** Half-open channels created by remote InitHellos, oldest first. */
   readonly #halfOpenInbound = new Set<Entry<A>>()
-  /** Accepted InitHellos (`<PeerID>:<timestamp hex>` → source address text and time), oldest first. */
-  readonly #hellos = new Map<string, { src: string; at: number }>()
   /** The key behind each `msg.src` object this swarm delivered (read by `lookupPublicKey`). */
   readonly #srcKeys = new WeakMap<object, PublicKey>()
   /** `msg.dst` objects, by inner address text (a handful: our local addresses). */
@@ -252,7 +197,6 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
 
   readonly #drops = { ...EMPTY_DROPS }
   readonly #counts = {
-    verifications: 0,
     responded: 0,
     created: 0,
     evicted: 0,
@@ -278,6 +222,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   constructor(inner: Swarm<A>, opts: P2PKESwarmOptions<A>) {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('options are required')
     this.#inner = inner
+    this.#log = opts.log ?? (() => {})
     this.#backend = opts.backend ?? defaultBackend()
     this.#registry = opts.registry ?? defaultRegistry(this.#backend)
     this.#privateKey = opts.privateKey
@@ -289,36 +234,22 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     this.#fingerprint = fp ?? ((key) => fingerprintPublicKey(key, this.#backend))
     this.#localID = this.#fingerprint(this.#publicKey)
     if (!(this.#localID instanceof PeerID)) throw new TypeError('fingerprint must return a PeerID')
-    const allow = opts.allow
-    if (typeof allow === 'function') {
-      this.#allowFn = allow
-    } else if (allow !== undefined) {
-      if (typeof (allow as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-        throw new TypeError('allow must be a function or an iterable of PeerIDs')
-      }
-      const set = new Set<string>()
-      for (const id of allow)
-        set.add(typeof id === 'string' ? PeerID.parse(id).toString() : id.toString())
-      this.#allowSet = set
-    }
+    this.#allow = new AllowPolicy(opts.allow, this.#log)
     this.#clock = opts.clock ?? systemClock
     this.#wallClock = opts.wallClock ?? wallClockMs
     this.#channelTuning = { ...opts.channel }
     this.#limits = resolveLimits(opts)
-    this.#limiter = new RateLimiter({
-      maxEntries: DEFAULT_RATE_LIMIT_ENTRIES,
-      ...opts.rateLimit,
-      clock: this.#clock,
+    this.#admission = new Admission<A>({
+      fingerprint: this.#fingerprint,
+      allow: this.#allow,
+      registry: this.#registry,
+      backend: this.#backend,
+      rateLimit: opts.rateLimit,
+      rateLimitKey: opts.rateLimitKey,
+      maxChannels: this.#limits.maxChannels,
+      maxRememberedHellos: this.#limits.maxRemembered,
+      rememberHellosMs: this.#limits.rememberMs,
     })
-    this.#peerLimiter = new RateLimiter({
-      packetsPerSecond: opts.rateLimit?.packetsPerSecond,
-      burst: opts.rateLimit?.burst,
-      globalPacketsPerSecond: Number.POSITIVE_INFINITY,
-      maxEntries: this.#limits.maxChannels,
-      clock: this.#clock,
-    })
-    this.#rateKey = opts.rateLimitKey ?? defaultRateLimitKey
-    this.#log = opts.log ?? (() => {})
     this.#inbox = newMessageInbox({ maxItems: opts.inboxItems, maxBytes: opts.inboxBytes })
     // Fails early for a channel option out of range.
     new Channel(
@@ -356,7 +287,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       this.#inbox.put({ src: dst, dst, payload: payloadCopy(data) })
       return
     }
-    if (this.#allowSet !== undefined && !this.#allowSet.has(dst.peerID.toString())) {
+    if (this.#allow.excludes(dst.peerID)) {
       throw new NotAllowedError(`p2pkeswarm: ${dst.peerID} is not on the allow-list`)
     }
     const entry = this.#outboundEntry(dst)
@@ -460,6 +391,8 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       addChannelStats(sums, drops, e.channel.stats())
     }
     const c = this.#counts
+    const adm = this.#admission.stats()
+    const d = this.#drops
     const failed = (sums.handshakesFailed ?? 0) + c.halfOpenExpired
     return {
       handshakes: {
@@ -471,8 +404,17 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
         retransmits: sums.handshakeRetransmits ?? 0,
         rekeys: sums.rekeys ?? 0,
       },
-      verifications: c.verifications,
-      dropped: { ...this.#drops },
+      verifications: adm.verifications,
+      dropped: {
+        malformed: d.malformed + adm.dropped.malformed,
+        badCounter: d.badCounter,
+        unknown: d.unknown,
+        notAllowed: adm.dropped.notAllowed,
+        rateLimited: adm.dropped.rateLimited,
+        replay: adm.dropped.replay,
+        authFailed: adm.dropped.authFailed,
+        channelsFull: d.channelsFull,
+      },
       channelDropped: drops,
       channels: {
         open: this.#entries.size,
@@ -492,10 +434,10 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
       waitingTells: this.#waitingTells,
-      rememberedHellos: this.#hellos.size,
+      rememberedHellos: adm.rememberedHellos,
       errors: c.errors,
-      rateLimiter: this.#limiter.stats(),
-      peerRateLimiter: this.#peerLimiter.stats(),
+      rateLimiter: adm.rateLimiter,
+      peerRateLimiter: adm.peerRateLimiter,
       inbox: this.#inbox.stats(),
       inner: hasStats(this.#inner) ? this.#inner.stats() : {},
     }
@@ -511,9 +453,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       this.#cancelSweep?.()
       this.#cancelSweep = undefined
       for (const e of [...this.#entries.values()]) this.#closeEntry(e)
-      this.#hellos.clear()
-      this.#limiter.clear()
-      this.#peerLimiter.clear()
+      this.#admission.clear()
       try {
         await this.#inner.close()
       } finally {
@@ -568,46 +508,19 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   }
 
   #onInitHello(m: Message<A>): void {
-    const payload = m.payload
-    let key: PublicKey
-    let tsHex: string
-    try {
-      const hello = parseInitHelloMessage(payload).hello
-      key = parsePublicKey(hello.keyX509)
-      this.#registry.checkPublicKey(key)
-      tsHex = toHex(hello.timestampTai64n)
-    } catch {
-      return this.#drop('malformed')
-    }
-    const id = this.#fingerprint(key)
     const srcText = m.src.toString()
     const now = this.#clock.now()
-    const existing = this.#entries.get(`${id.toString()}@${srcText}`)
-    if (existing !== undefined) {
-      // The channel checks order, key and signature itself; only the rate applies here. An
-      // established channel refuses everything an attacker can make cheaply (another key before
-      // any signature check, an old timestamp before any), so it has its own bucket and does
-      // not compete for the global one: floods do not hold up the rekeys of known peers.
-      existing.record.credit += payload.length
-      const allowed = existing.established
-        ? this.#peerLimiter.allow(existing.key, now)
-        : this.#limiter.allow(this.#rateKey(m.src), now)
-      if (!allowed) return this.#drop('rateLimited')
-      this.#feedInitHello(existing, m)
+    const verdict = this.#admission.admit(m, now, (id) =>
+      this.#entries.get(`${id.toString()}@${srcText}`),
+    )
+    if (verdict.action !== 'create') {
+      if (verdict.channel !== undefined) verdict.channel.record.credit += m.payload.length
+      if (verdict.action === 'deliver') this.#feedInitHello(verdict.channel, m)
       return
     }
-    if (!this.#allowed(id, key)) return this.#drop('notAllowed')
-    const helloKey = `${id.toString()}:${tsHex}`
-    const seen = this.#recallHello(helloKey, now)
-    if (seen !== undefined && seen !== srcText) return this.#drop('replay')
-    if (!this.#limiter.allow(this.#rateKey(m.src), now)) return this.#drop('rateLimited')
-    this.#counts.verifications++
-    const verified = verifyInitHello(payload, { registry: this.#registry, backend: this.#backend })
-    if (verified === undefined) return this.#drop('authFailed')
-    this.#rememberHello(helloKey, srcText, now)
-    const entry = this.#createEntry(id, m.src, srcText, true, now)
+    const entry = this.#createEntry(verdict.id, m.src, srcText, true, now)
     if (entry === undefined) return this.#drop('channelsFull')
-    entry.record.credit += payload.length
+    entry.record.credit += m.payload.length
     this.#feedInitHello(entry, m)
     // A session that refused the InitHello (e.g. a low-order ephemeral key) leaves nothing to
     // wait for: free the slot at once.
@@ -666,38 +579,6 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
 
   #drop(reason: DropReason): void {
     this.#drops[reason]++
-  }
-
-  #allowed(id: PeerID, key: PublicKey): boolean {
-    if (this.#allowSet !== undefined) return this.#allowSet.has(id.toString())
-    if (this.#allowFn === undefined) return true
-    try {
-      return this.#allowFn(id, key) === true
-    } catch (err) {
-      this.#log('allow function threw', { err, id: id.toString() })
-      return false
-    }
-  }
-
-  #recallHello(key: string, now: number): string | undefined {
-    const h = this.#hellos.get(key)
-    if (h === undefined) return undefined
-    if (now - h.at > this.#limits.rememberMs) {
-      this.#hellos.delete(key)
-      return undefined
-    }
-    return h.src
-  }
-
-  #rememberHello(key: string, src: string, now: number): void {
-    // Oldest first: forget the expired ones at the front, and the oldest when full.
-    for (const [k, h] of this.#hellos) {
-      if (now - h.at <= this.#limits.rememberMs && this.#hellos.size < this.#limits.maxRemembered)
-        break
-      this.#hellos.delete(k)
-    }
-    this.#hellos.delete(key)
-    this.#hellos.set(key, { src, at: now })
   }
 
   // -------------------------------------------------------------------------------------------
@@ -789,7 +670,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     }
     entry.channel = new Channel(
       this.#channelOptions(
-        (key) => this.#fingerprint(key).equals(id) && this.#allowed(id, key),
+        (key) => this.#fingerprint(key).equals(id) && this.#allow.admits(id, key),
         (bytes) => this.#sendPacket(entry, bytes),
       ),
     )
@@ -864,12 +745,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
         this.#closeEntry(e)
       }
     }
-    for (const [k, h] of this.#hellos) {
-      if (now - h.at <= l.rememberMs) break
-      this.#hellos.delete(k)
-    }
-    this.#limiter.gc(now)
-    this.#peerLimiter.gc(now)
+    this.#admission.gc(now)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -918,9 +794,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   }
 
   async #lookupByHandshake(addr: P2PKEAddr<A>, opts?: CallOptions): Promise<PublicKey> {
-    if (this.#allowSet !== undefined && !this.#allowSet.has(addr.peerID.toString())) {
-      throw new PublicKeyNotFoundError(addr.toString())
-    }
+    if (this.#allow.excludes(addr.peerID)) throw new PublicKeyNotFoundError(addr.toString())
     const entry = this.#outboundEntry(addr)
     entry.lastUsed = this.#clock.now()
     try {
@@ -992,10 +866,4 @@ function addChannelStats(
 ): void {
   for (const k of CHANNEL_COUNTERS) sums[k] = (sums[k] ?? 0) + s[k]
   for (const [k, v] of Object.entries(s.dropped)) drops[k] = (drops[k] ?? 0) + v
-}
-
-function toHex(b: Uint8Array): string {
-  let s = ''
-  for (const x of b) s += x.toString(16).padStart(2, '0')
-  return s
 }
