@@ -1,39 +1,30 @@
 /**
  * p2pkeswarm: secures any swarm with P2PKE (go-p2p `s/p2pkeswarm`), wire-compatible with go-p2p.
  *
- * Addresses are `<PeerID>@<inner>` (`P2PKEAddr`); a PeerID is SHAKE256-256 of the peer's public
- * key in SubjectPublicKeyInfo DER form (`fingerprintPublicKey`). Each datagram of the inner swarm
- * is one P2PKE message; a tell is one data message, so the mtu is the inner mtu − 20 bytes
- * (4-byte counter, 16-byte tag).
+ * The inner swarm plus one idea: a P2PKE `Channel` per remote (PeerID, inner address). Each
+ * datagram of the inner swarm is one P2PKE message; a tell is one data message, so the mtu is
+ * the inner mtu − 20 bytes (4-byte counter, 16-byte tag). Addresses are `<PeerID>@<inner>`
+ * (`P2PKEAddr`); a PeerID is the fingerprint of a key (`fingerprintPublicKey`).
  *
- * Channels. One P2PKE `Channel` per remote (PeerID, inner address), keyed by the remote address
- * text `<PeerID>@<inner>`. (go-p2p keys channels by the inner address alone, so a new key at a
- * known address is locked out until the old channel is forgotten; here a second PeerID at the
- * same address gets its own channel, and neither can displace the other.) A channel only ever
- * accepts the key whose fingerprint is its PeerID (and which the allow-list admits), so the
- * PeerID in a tell's `dst` is exactly the key the handshake proves: a peer at that address with
- * another key never completes the handshake, and the tell fails. A non-handshake packet from an
- * inner address with several channels is offered to each in turn, most recently heard first;
- * only the session holding its keys accepts it.
+ * A packet flows one way: inner swarm → `#onPacket` (classify by counter) → `Admission` (an
+ * InitHello from a new source: may it create a channel?) → `ChannelTable` (find or create the
+ * channel, within the caps) → the channel (the P2PKE state machine) → the inbox → `receive`.
+ * A tell flows back: `tell` → the table's channel for `dst` → its session → `#sendPacket`
+ * (the anti-amplification budget) → the inner swarm.
  *
- * Under attack (the rules that keep memory and CPU bounded whatever arrives):
- * - No per-source state exists before an InitHello verifies. A packet from an address without a
- *   channel that is not an InitHello is dropped (`unknown`). Every InitHello, also one for an
- *   existing channel, goes through `Admission` (`admission.ts`: allow-list, replay memory, rate
- *   limits, one signature check), which says whether it reaches a channel or may create one.
- * - A channel created by a remote InitHello is half-open until its first handshake completes.
- *   Until then we never send more bytes to its address than we received from it (anti-
- *   amplification: the responder's RespHello retransmissions are withheld — the initiator
- *   retransmits InitHello instead, and each copy is answered). Half-open inbound channels are
- *   capped (`maxHalfOpen`; the oldest is evicted for a new one) and expire after
- *   `halfOpenTimeoutMs`; an InitHello whose session fails at once frees its channel at once.
- * - Channels are capped in total (`maxChannels`) and per inner address (`maxChannelsPerAddr`).
- *   When full, a half-open inbound channel is evicted first; a remote InitHello never evicts an
- *   established channel (it is refused and counted: `channelsFull`), a local tell or lookup
- *   evicts the least recently used established channel nobody is waiting on (else `BusyError`).
- *   Established channels expire after `idleTimeoutMs` without traffic either way.
- * - Tells waiting for a handshake are capped in number and bytes for the whole swarm (and by each
- *   channel's queue); past that `tell` rejects with `BusyError`.
+ * Channels are keyed by the remote address text `<PeerID>@<inner>`. (go-p2p keys channels by the
+ * inner address alone, so a new key at a known address is locked out until the old channel is
+ * forgotten; here a second PeerID at the same address gets its own channel, and neither can
+ * displace the other.) A channel only ever accepts the key whose fingerprint is its PeerID (and
+ * which the allow-list admits), so the PeerID in a tell's `dst` is exactly the key the handshake
+ * proves: a peer at that address with another key never completes the handshake, and the tell
+ * fails. A non-handshake packet from an inner address with several channels is offered to each
+ * in turn, most recently heard first; only the session holding its keys accepts it.
+ *
+ * Where the limits live: why an InitHello is dropped, `admission.ts`; why a channel is evicted
+ * or expires, and the anti-amplification budget, `table.ts`; the options and their defaults,
+ * `options.ts`. Here: tells waiting for a handshake are capped in number and bytes for the whole
+ * swarm (and by each channel's queue); past that `tell` rejects with `BusyError`.
  */
 import {
   type Addr,
@@ -45,9 +36,9 @@ import {
   ClosedError,
   type HasStats,
   type Inbox,
-  MTUExceededError,
   type Message,
   NotAllowedError,
+  MTUExceededError,
   type Payload,
   PeerID,
   PublicKeyNotFoundError,
@@ -76,7 +67,6 @@ import {
 import {
   Channel,
   type ChannelOptions,
-  type ChannelStats,
   HEADER_SIZE,
   MAX_MESSAGE_LEN,
   NONCE_INIT_HELLO,
@@ -93,53 +83,17 @@ import {
   type P2PKESwarmOptions,
   resolveLimits,
 } from './options.js'
-import type { P2PKESwarmStats } from './stats.js'
+import { ChannelTotals, type P2PKESwarmStats, channelDropTotal } from './stats.js'
+import { type ChannelEntry, ChannelTable } from './table.js'
 
-interface AddrRecord<A extends Addr> {
-  readonly key: string
-  /** Channels at this address, oldest first. */
-  readonly entries: Entry<A>[]
-  /**
-   * Bytes received from this address not yet spent on replies by half-open inbound channels
-   * (the anti-amplification budget).
-   */
-  credit: number
-}
-
-interface Entry<A extends Addr> {
-  /** `<PeerID>@<inner>`: the remote address text. */
-  readonly key: string
-  readonly id: PeerID
-  /** The remote address, used as `msg.src` of everything this channel delivers. */
-  readonly addr: P2PKEAddr<A>
-  readonly record: AddrRecord<A>
-  readonly inbound: boolean
-  readonly createdAt: number
-  channel: Channel
-  lastUsed: number
-  established: boolean
-  remoteKey: PublicKey | undefined
-  /** Tells and lookups waiting on this channel. */
-  waiting: number
-  closed: boolean
-}
+type Entry<A extends Addr> = ChannelEntry<A, Channel>
 
 /** Drops decided here, before admission or a channel (admission counts its own). */
-type DropReason = keyof typeof EMPTY_DROPS
-const EMPTY_DROPS = { malformed: 0, badCounter: 0, unknown: 0, channelsFull: 0 }
-
-/** Channel counters summed into the swarm's stats. */
-const CHANNEL_COUNTERS = [
-  'handshakesInitiated',
-  'handshakesCompleted',
-  'handshakesFailed',
-  'handshakeRetransmits',
-  'rekeys',
-  'sendErrors',
-] as const
+type SwarmDropReason = 'malformed' | 'badCounter' | 'unknown' | 'channelsFull'
 
 /**
- * A SecureSwarm over any swarm, speaking P2PKE (see the module comment for channels and limits).
+ * A SecureSwarm over any swarm, speaking P2PKE (see the module comment for channels, and
+ * `admission.ts` and `table.ts` for the limits).
  *
  * - `tell(dst)` sends at once when the channel to `dst` has a usable session; otherwise it starts
  *   (or joins) a handshake, waits for it at most `handshakeWaitMs`, then sends. It resolves once
@@ -174,17 +128,12 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   readonly #channelTuning: ChannelTuning
   readonly #limits: Limits
   readonly #admission: Admission<A>
+  readonly #table: ChannelTable<A, Channel>
   readonly #log: (event: string, detail: Record<string, unknown>) => void
   readonly #closer = new CloseOnce()
   readonly #inbox: Inbox<Message<P2PKEAddr<A>>>
   readonly #loop: Promise<void>
 
-  /** Every channel by remote address text, in creation order. */
-  readonly #entries = new Map<string, Entry<A>>()
-  /** Channels by inner address text. */
-  readonly #byAddr = new Map<string, AddrRecord<A>>()
-  /** Half-open channels created by remote InitHellos, oldest first. */
-  readonly #halfOpenInbound = new Set<Entry<A>>()
   /** The key behind each `msg.src` object this swarm delivered (read by `lookupPublicKey`). */
   readonly #srcKeys = new WeakMap<object, PublicKey>()
   /** `msg.dst` objects, by inner address text (a handful: our local addresses). */
@@ -195,14 +144,14 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   #waitingTells = 0
   #waitingBytes = 0
 
-  readonly #drops = { ...EMPTY_DROPS }
+  readonly #drops: Record<SwarmDropReason, number> = {
+    malformed: 0,
+    badCounter: 0,
+    unknown: 0,
+    channelsFull: 0,
+  }
   readonly #counts = {
     responded: 0,
-    created: 0,
-    evicted: 0,
-    halfOpenExpired: 0,
-    idleExpired: 0,
-    sendsWithheld: 0,
     packetsIn: 0,
     bytesIn: 0,
     packetsOut: 0,
@@ -212,8 +161,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     errors: 0,
   }
   /** Counters of closed channels, so totals survive them. */
-  readonly #retired: Record<string, number> = {}
-  readonly #retiredDrops: Record<string, number> = {}
+  readonly #retired = new ChannelTotals()
 
   /**
    * Wraps `inner`, which it then owns. Throws `TypeError`/`RangeError` for bad options and
@@ -249,6 +197,16 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       maxChannels: this.#limits.maxChannels,
       maxRememberedHellos: this.#limits.maxRemembered,
       rememberHellosMs: this.#limits.rememberMs,
+    })
+    this.#table = new ChannelTable<A, Channel>(this.#limits, {
+      open: (entry) =>
+        new Channel(
+          this.#channelOptions(
+            (key) => this.#fingerprint(key).equals(entry.id) && this.#allow.admits(entry.id, key),
+            (bytes) => this.#sendPacket(entry, bytes),
+          ),
+        ),
+      closed: (entry) => this.#retired.add(entry.channel.stats()),
     })
     this.#inbox = newMessageInbox({ maxItems: opts.inboxItems, maxBytes: opts.inboxBytes })
     // Fails early for a channel option out of range.
@@ -383,26 +341,20 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
 
   /** Counters; see `P2PKESwarmStats`. */
   stats(): P2PKESwarmStats {
-    const sums: Record<string, number> = { ...this.#retired }
-    const drops: Record<string, number> = { ...this.#retiredDrops }
-    let established = 0
-    for (const e of this.#entries.values()) {
-      if (e.established) established++
-      addChannelStats(sums, drops, e.channel.stats())
-    }
-    const c = this.#counts
+    const channels = this.#retired.plus(mapIter(this.#table.values(), (e) => e.channel.stats()))
+    const { sendsWithheld, ...table } = this.#table.stats()
     const adm = this.#admission.stats()
+    const c = this.#counts
     const d = this.#drops
-    const failed = (sums.handshakesFailed ?? 0) + c.halfOpenExpired
     return {
       handshakes: {
-        started: (sums.handshakesInitiated ?? 0) + c.responded,
-        initiated: sums.handshakesInitiated ?? 0,
+        started: channels.get('handshakesInitiated') + c.responded,
+        initiated: channels.get('handshakesInitiated'),
         responded: c.responded,
-        completed: sums.handshakesCompleted ?? 0,
-        failed,
-        retransmits: sums.handshakeRetransmits ?? 0,
-        rekeys: sums.rekeys ?? 0,
+        completed: channels.get('handshakesCompleted'),
+        failed: channels.get('handshakesFailed') + table.halfOpenExpired,
+        retransmits: channels.get('handshakeRetransmits'),
+        rekeys: channels.get('rekeys'),
       },
       verifications: adm.verifications,
       dropped: {
@@ -415,18 +367,10 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
         authFailed: adm.dropped.authFailed,
         channelsFull: d.channelsFull,
       },
-      channelDropped: drops,
-      channels: {
-        open: this.#entries.size,
-        established,
-        halfOpenInbound: this.#halfOpenInbound.size,
-        created: c.created,
-        evicted: c.evicted,
-        halfOpenExpired: c.halfOpenExpired,
-        idleExpired: c.idleExpired,
-      },
-      sendsWithheld: c.sendsWithheld,
-      sendErrors: sums.sendErrors ?? 0,
+      channelDropped: channels.dropped,
+      channels: table,
+      sendsWithheld,
+      sendErrors: channels.get('sendErrors'),
       packetsIn: c.packetsIn,
       bytesIn: c.bytesIn,
       packetsOut: c.packetsOut,
@@ -452,7 +396,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       this.#inbox.close(new ClosedError())
       this.#cancelSweep?.()
       this.#cancelSweep = undefined
-      for (const e of [...this.#entries.values()]) this.#closeEntry(e)
+      this.#table.closeAll()
       this.#admission.clear()
       try {
         await this.#inner.close()
@@ -467,7 +411,7 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
   }
 
   // -------------------------------------------------------------------------------------------
-  // Receiving
+  // Receiving: inner swarm → admission → table → channel → inbox
 
   readonly #onPacket = (m: Message<A>): void => {
     if (this.#closer.closed) return
@@ -489,10 +433,8 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
       ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0
     if (counter === NONCE_INIT_HELLO) return this.#onInitHello(m)
     if (counter > 3 && counter < NONCE_POST_HANDSHAKE) return this.#drop('badCounter')
-    const rec = this.#byAddr.get(m.src.toString())
-    if (rec === undefined) return this.#drop('unknown')
-    rec.credit += payload.length
-    const entries = rec.entries
+    const entries = this.#table.received(m.src.toString(), payload.length)
+    if (entries === undefined) return this.#drop('unknown')
     if (entries.length === 1) {
       this.#feed(entries[0]!, m)
       return
@@ -501,9 +443,9 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     // a channel that does not hold them counts it as dropped and is otherwise unchanged.
     const order = [...entries].sort((a, b) => b.channel.lastReceived - a.channel.lastReceived)
     for (const e of order) {
-      const before = dropTotal(e.channel.stats())
+      const before = channelDropTotal(e.channel.stats())
       if (this.#feed(e, m)) return
-      if (e.closed || dropTotal(e.channel.stats()) === before) return
+      if (e.closed || channelDropTotal(e.channel.stats()) === before) return
     }
   }
 
@@ -511,22 +453,22 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     const srcText = m.src.toString()
     const now = this.#clock.now()
     const verdict = this.#admission.admit(m, now, (id) =>
-      this.#entries.get(`${id.toString()}@${srcText}`),
+      this.#table.get(`${id.toString()}@${srcText}`),
     )
     if (verdict.action !== 'create') {
-      if (verdict.channel !== undefined) verdict.channel.record.credit += m.payload.length
+      if (verdict.channel !== undefined) this.#table.credit(verdict.channel, m.payload.length)
       if (verdict.action === 'deliver') this.#feedInitHello(verdict.channel, m)
       return
     }
-    const entry = this.#createEntry(verdict.id, m.src, srcText, true, now)
+    const entry = this.#table.create(verdict.id, m.src, true, now)
     if (entry === undefined) return this.#drop('channelsFull')
-    entry.record.credit += m.payload.length
+    this.#armSweep()
+    this.#table.credit(entry, m.payload.length)
     this.#feedInitHello(entry, m)
     // A session that refused the InitHello (e.g. a low-order ephemeral key) leaves nothing to
     // wait for: free the slot at once.
     if (!entry.closed && !entry.established && entry.channel.sessions().next === undefined) {
-      this.#counts.halfOpenExpired++
-      this.#closeEntry(entry)
+      this.#table.close(entry, 'halfOpenExpired')
     }
   }
 
@@ -558,12 +500,14 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     return true
   }
 
+  #drop(reason: SwarmDropReason): void {
+    this.#drops[reason]++
+  }
+
   #checkEstablished(e: Entry<A>): void {
     const key = e.channel.remoteKey()
     if (key === undefined) return
-    e.established = true
-    e.remoteKey = key
-    this.#halfOpenInbound.delete(e)
+    this.#table.established(e, key)
     this.#srcKeys.set(e.addr, key)
   }
 
@@ -577,12 +521,8 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     return d
   }
 
-  #drop(reason: DropReason): void {
-    this.#drops[reason]++
-  }
-
   // -------------------------------------------------------------------------------------------
-  // Channels
+  // Channels: made by the table through these, sending through the inner swarm
 
   #channelOptions(
     allowKey: (key: PublicKey) => boolean,
@@ -600,101 +540,19 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     }
   }
 
+  /** The channel for a local tell or lookup to `dst`; `BusyError` when there is no room. */
   #outboundEntry(dst: P2PKEAddr<A>): Entry<A> {
-    const existing = this.#entries.get(dst.toString())
-    if (existing !== undefined) {
-      // Wanted here now: no longer a candidate for the half-open eviction.
-      this.#halfOpenInbound.delete(existing)
-      return existing
-    }
-    const e = this.#createEntry(
-      dst.peerID,
-      dst.inner,
-      dst.inner.toString(),
-      false,
-      this.#clock.now(),
-    )
+    const e = this.#table.outbound(dst, this.#clock.now())
     if (e === undefined) throw new BusyError('p2pkeswarm: every channel is in use')
-    return e
-  }
-
-  /**
-   * A new channel, making room as the module comment says, or undefined when there is none.
-   * Synchronous: no other packet or call runs between the look-up and the insertion.
-   */
-  #createEntry(
-    id: PeerID,
-    inner: A,
-    addrKey: string,
-    inbound: boolean,
-    now: number,
-  ): Entry<A> | undefined {
-    const l = this.#limits
-    const rec0 = this.#byAddr.get(addrKey)
-    if (rec0 !== undefined && rec0.entries.length >= l.maxPerAddr) {
-      const victim =
-        rec0.entries.find((e) => e.inbound && !e.established && e.waiting === 0) ??
-        (inbound ? undefined : lru(rec0.entries))
-      if (victim === undefined) return undefined
-      this.#evict(victim)
-    }
-    if (inbound && this.#halfOpenInbound.size >= l.maxHalfOpen) {
-      this.#evict(this.#halfOpenInbound.values().next().value!)
-    }
-    if (this.#entries.size >= l.maxChannels) {
-      const victim =
-        (this.#halfOpenInbound.values().next().value as Entry<A> | undefined) ??
-        (inbound ? undefined : lru(this.#entries.values()))
-      if (victim === undefined) return undefined
-      this.#evict(victim)
-    }
-    let rec = this.#byAddr.get(addrKey)
-    if (rec === undefined) {
-      rec = { key: addrKey, entries: [], credit: 0 }
-      this.#byAddr.set(addrKey, rec)
-    }
-    const addr = new P2PKEAddr(id, inner)
-    const entry: Entry<A> = {
-      key: addr.toString(),
-      id,
-      addr,
-      record: rec,
-      inbound,
-      createdAt: now,
-      lastUsed: now,
-      established: false,
-      remoteKey: undefined,
-      waiting: 0,
-      closed: false,
-      channel: undefined as unknown as Channel,
-    }
-    entry.channel = new Channel(
-      this.#channelOptions(
-        (key) => this.#fingerprint(key).equals(id) && this.#allow.admits(id, key),
-        (bytes) => this.#sendPacket(entry, bytes),
-      ),
-    )
-    rec.entries.push(entry)
-    this.#entries.set(entry.key, entry)
-    if (inbound) this.#halfOpenInbound.add(entry)
-    this.#counts.created++
     this.#armSweep()
-    return entry
+    return e
   }
 
   /** The channel's way out: the anti-amplification budget, then the inner swarm. */
   #sendPacket(e: Entry<A>, bytes: Uint8Array): Promise<void> | undefined {
     if (e.closed || this.#closer.closed) return undefined
-    if (!e.established) {
-      this.#checkEstablished(e)
-      if (!e.established && e.inbound) {
-        if (bytes.length > e.record.credit) {
-          this.#counts.sendsWithheld++
-          return undefined
-        }
-        e.record.credit -= bytes.length
-      }
-    }
+    if (!e.established) this.#checkEstablished(e)
+    if (!this.#table.spend(e, bytes.length)) return undefined
     this.#counts.packetsOut++
     this.#counts.bytesOut += bytes.length
     const p = this.#inner.tell(e.addr.inner, bytes)
@@ -702,50 +560,16 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     return p
   }
 
-  #evict(e: Entry<A>): void {
-    this.#counts.evicted++
-    this.#closeEntry(e)
-  }
-
-  #closeEntry(e: Entry<A>): void {
-    if (e.closed) return
-    e.closed = true
-    e.channel.close()
-    addChannelStats(this.#retired, this.#retiredDrops, e.channel.stats())
-    this.#entries.delete(e.key)
-    this.#halfOpenInbound.delete(e)
-    const rec = e.record
-    const i = rec.entries.indexOf(e)
-    if (i >= 0) rec.entries.splice(i, 1)
-    if (rec.entries.length === 0) this.#byAddr.delete(rec.key)
-  }
-
+  /** Keeps one sweep timer on the clock while any channel exists. */
   #armSweep(): void {
-    if (this.#cancelSweep !== undefined || this.#closer.closed || this.#entries.size === 0) return
-    const every = Math.max(10, Math.min(this.#limits.halfOpenTimeout, this.#limits.idleTimeout) / 4)
+    if (this.#cancelSweep !== undefined || this.#closer.closed || this.#table.size === 0) return
     this.#cancelSweep = this.#clock.setTimeout(() => {
       this.#cancelSweep = undefined
-      this.#sweep(this.#clock.now())
+      const now = this.#clock.now()
+      this.#table.sweep(now)
+      this.#admission.gc(now)
       this.#armSweep()
-    }, every)
-  }
-
-  /** Closes expired channels and forgets expired InitHellos and idle rate-limiter entries. */
-  #sweep(now: number): void {
-    const l = this.#limits
-    for (const e of [...this.#entries.values()]) {
-      if (e.waiting > 0) continue
-      if (!e.established) {
-        if (now - Math.max(e.createdAt, e.lastUsed) >= l.halfOpenTimeout) {
-          this.#counts.halfOpenExpired++
-          this.#closeEntry(e)
-        }
-      } else if (now - Math.max(e.channel.lastReceived, e.lastUsed) >= l.idleTimeout) {
-        this.#counts.idleExpired++
-        this.#closeEntry(e)
-      }
-    }
-    this.#admission.gc(now)
+    }, this.#table.sweepEveryMs)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -784,10 +608,10 @@ export class P2PKESwarm<A extends Addr> implements SecureSwarm<P2PKEAddr<A>, Pub
     const fromMsg = this.#srcKeys.get(addr)
     if (fromMsg !== undefined) return fromMsg
     if (addr.peerID.equals(this.#localID)) return this.#publicKey
-    const e = this.#entries.get(addr.toString())
+    const e = this.#table.get(addr.toString())
     if (e?.remoteKey !== undefined) return e.remoteKey
     // The key behind a PeerID is the same at every address.
-    for (const other of this.#entries.values()) {
+    for (const other of this.#table.values()) {
       if (other.remoteKey !== undefined && other.id.equals(addr.peerID)) return other.remoteKey
     }
     return undefined
@@ -839,31 +663,6 @@ function copyKey(k: PublicKey): PublicKey {
   return { algorithm: k.algorithm, data: k.data.slice() }
 }
 
-function lru<A extends Addr>(entries: Iterable<Entry<A>>): Entry<A> | undefined {
-  let best: Entry<A> | undefined
-  let bestAt = Number.POSITIVE_INFINITY
-  for (const e of entries) {
-    if (e.waiting > 0) continue
-    const at = Math.max(e.channel.lastReceived, e.lastUsed)
-    if (at < bestAt) {
-      best = e
-      bestAt = at
-    }
-  }
-  return best
-}
-
-function dropTotal(s: ChannelStats): number {
-  let n = 0
-  for (const v of Object.values(s.dropped)) n += v
-  return n
-}
-
-function addChannelStats(
-  sums: Record<string, number>,
-  drops: Record<string, number>,
-  s: ChannelStats,
-): void {
-  for (const k of CHANNEL_COUNTERS) sums[k] = (sums[k] ?? 0) + s[k]
-  for (const [k, v] of Object.entries(s.dropped)) drops[k] = (drops[k] ?? 0) + v
+function* mapIter<T, U>(it: Iterable<T>, fn: (t: T) => U): Iterable<U> {
+  for (const t of it) yield fn(t)
 }

@@ -1,8 +1,8 @@
 /**
- * What a `P2PKESwarm` counts (`stats()`).
+ * What a `P2PKESwarm` counts (`stats()`), and the sums of its channels' counters.
  */
 import type { InboxStats, Stats } from '../../core/index.js'
-import type { RateLimiterStats } from '../../p/p2pke/index.js'
+import type { ChannelStats, RateLimiterStats } from '../../p/p2pke/index.js'
 
 /** Packets dropped before they reached a channel, by reason. */
 export interface P2PKEDropStats extends Stats {
@@ -84,4 +84,53 @@ export interface P2PKESwarmStats extends Stats {
   readonly peerRateLimiter: RateLimiterStats
   readonly inbox: InboxStats
   readonly inner: Stats
+}
+
+/** The channel counters a swarm sums into its own stats. */
+const CHANNEL_COUNTERS = [
+  'handshakesInitiated',
+  'handshakesCompleted',
+  'handshakesFailed',
+  'handshakeRetransmits',
+  'rekeys',
+  'sendErrors',
+] as const
+
+/**
+ * Sums of channel counters: `counters` by name (the handshake and send-error counters of
+ * `ChannelStats`), `dropped` by drop reason. Closed channels are added once, when they close,
+ * so that totals survive them; `plus` adds the open ones to a copy for a snapshot.
+ */
+export class ChannelTotals {
+  /** `handshakesInitiated`, `handshakesCompleted`, `handshakesFailed`, `handshakeRetransmits`, `rekeys`, `sendErrors`. */
+  readonly counters: Record<string, number> = {}
+  /** Summed `ChannelDropStats`. */
+  readonly dropped: Record<string, number> = {}
+
+  /** Adds one channel's counters. */
+  add(s: ChannelStats): void {
+    for (const k of CHANNEL_COUNTERS) this.counters[k] = (this.counters[k] ?? 0) + s[k]
+    for (const [k, v] of Object.entries(s.dropped)) this.dropped[k] = (this.dropped[k] ?? 0) + v
+  }
+
+  /** A copy with the counters of `more` added (this one is unchanged). */
+  plus(more: Iterable<ChannelStats>): ChannelTotals {
+    const t = new ChannelTotals()
+    Object.assign(t.counters, this.counters)
+    Object.assign(t.dropped, this.dropped)
+    for (const s of more) t.add(s)
+    return t
+  }
+
+  /** The named counter, 0 when no channel has counted it. */
+  get(name: (typeof CHANNEL_COUNTERS)[number]): number {
+    return this.counters[name] ?? 0
+  }
+}
+
+/** Packets a channel has dropped, over every reason. */
+export function channelDropTotal(s: ChannelStats): number {
+  let n = 0
+  for (const v of Object.values(s.dropped)) n += v
+  return n
 }
