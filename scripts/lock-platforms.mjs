@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Completes package-lock.json with the per-platform optional packages that this machine's
+// Completes a package-lock.json (the repo's, or the one given as the first argument, e.g.
+// bench/peers/package-lock.json) with the per-platform optional packages that this machine's
 // registry mirror does not serve (it serves only the linux-x64 builds of packages such as
-// @biomejs/biome, whose optionalDependencies name one binary package per platform).
+// @biomejs/biome or @chainsafe/libp2p-quic, whose optionalDependencies name one binary package
+// per platform).
 //
 // Without these entries `npm ci` refuses ("Missing: @biomejs/cli-darwin-arm64@ from lock
 // file"). The entries added here carry only version, os, cpu and libc, as npm itself writes
@@ -9,7 +11,7 @@
 // is downloaded. Run after any `npm install` that rewrites the lock: `npm run lock:platforms`.
 import { readFileSync, writeFileSync } from 'node:fs'
 
-const LOCK = new URL('../package-lock.json', import.meta.url)
+const LOCK = process.argv[2] ?? new URL('../package-lock.json', import.meta.url)
 const lock = JSON.parse(readFileSync(LOCK, 'utf8'))
 const packages = lock.packages
 
@@ -31,7 +33,11 @@ for (const [path, pkg] of Object.entries(packages)) {
   if (!path.startsWith('node_modules/') || !pkg.optionalDependencies) continue
   for (const [dep, range] of Object.entries(pkg.optionalDependencies)) {
     const depPath = `node_modules/${dep}`
-    if (packages[depPath] || packages[`${path}/${depPath}`]) continue
+    // A nested package (node_modules/a/node_modules/b) resolves its deps first beside itself.
+    const parentDir = path.slice(0, path.lastIndexOf('node_modules/'))
+    if (packages[depPath] || packages[`${path}/${depPath}`] || packages[`${parentDir}${depPath}`]) {
+      continue
+    }
     const platform = platformOf(dep)
     if (!platform) continue
     packages[depPath] = {
