@@ -3,13 +3,17 @@
  * (paste them into bench/README.md with the machine line).
  */
 import { parseArgs } from 'node:util'
+import { benchAsks } from './asks.js'
 import { type Result, machine, printTable } from './lib.js'
 import { benchMemswarm } from './memswarm.js'
+import { benchP2pke } from './p2pke.js'
 import { benchUdp } from './udp.js'
 
 const BENCHES: Record<string, { title: string; run: (seconds: number) => Promise<Result[]> }> = {
   memswarm: { title: 'memswarm', run: benchMemswarm },
   udp: { title: 'udp stack vs raw node:dgram', run: benchUdp },
+  p2pke: { title: 'P2PKE handshakes and sealed messages', run: benchP2pke },
+  asks: { title: 'asks: swarmwire stacks vs js-libp2p and secret-stream', run: benchAsks },
 }
 
 async function main(): Promise<void> {
