@@ -30,6 +30,7 @@
  * the handler settles, even past the deadline, because the handler may still hold memory)
  * are counted against `maxHandlingPerSource`, `maxHandling` and `maxHandlingBytes`.
  */
+import { FifoMap } from './fifo.js'
 import type { Assembly, Bitset } from './reassembly.js'
 
 /** Limits of a `RequestTable`. Every field is a positive integer. */
@@ -210,8 +211,9 @@ export class RequestTable<T> {
   readonly #receiving = new Map<string, Receiving>()
   readonly #running = new Map<string, Running<T>>()
   /** Insertion order is completion order: the first is the oldest answer. */
-  readonly #done = new Map<string, Done>()
-  readonly #gone = new Map<string, Gone>()
+  readonly #done = new FifoMap<string, Done>()
+  /** Insertion order is the order tombstones were made: the first is forgotten first. */
+  readonly #gone = new FifoMap<string, Gone>()
   readonly #sources = new Map<string, SourceUsage>()
   #incompleteBytes = 0
   #handling = 0
@@ -349,7 +351,8 @@ export class RequestTable<T> {
       (this.#done.size >= this.limits.maxAnswers ||
         this.#answerBytes + bytes > this.limits.maxAnswerBytes)
     ) {
-      const [oldKey, old] = this.#done.entries().next().value as [string, Done]
+      const oldKey = this.#done.oldestKey()!
+      const old = this.#done.get(oldKey)!
       this.#dropDone(oldKey, old)
       this.#counters.answersEvicted++
       if (old.expiresAt > now) this.#tombstone(oldKey, 'evicted', old.expiresAt)
@@ -405,8 +408,12 @@ export class RequestTable<T> {
         this.#counters.incompleteExpired++
       }
     }
-    for (const [key, d] of this.#done) if (d.expiresAt <= now) this.#dropDone(key, d)
-    for (const [key, g] of this.#gone) if (g.expiresAt <= now) this.#gone.delete(key)
+    this.#done.forEach((d, key) => {
+      if (d.expiresAt <= now) this.#dropDone(key, d)
+    })
+    this.#gone.forEach((g, key) => {
+      if (g.expiresAt <= now) this.#gone.delete(key)
+    })
   }
 
   /** True when nothing that could expire is held (no need for a sweep timer). */
@@ -493,8 +500,7 @@ export class RequestTable<T> {
 
   #tombstone(key: string, why: GoneReason, expiresAt: number): void {
     while (this.#gone.size >= this.limits.maxTombstones) {
-      const oldest = this.#gone.keys().next().value as string
-      this.#gone.delete(oldest)
+      this.#gone.delete(this.#gone.oldestKey()!)
       this.#counters.tombstonesEvicted++
     }
     this.#gone.set(key, { state: 'gone', why, expiresAt, repeatAt: Number.NEGATIVE_INFINITY })
