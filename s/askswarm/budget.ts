@@ -15,6 +15,8 @@
  *     bytes charged ≤ factor × bytes received + one reply per window it spans.
  */
 
+import { FifoMap } from './fifo.js'
+
 /** Default bytes of replies per byte received from a source. */
 export const DEFAULT_REPLY_FACTOR = 3
 
@@ -41,7 +43,7 @@ interface Credit {
 export class ReplyBudget {
   readonly #o: ReplyBudgetOptions
   /** Insertion order is the order of last activity (by bucket): the first is the stalest. */
-  readonly #sources = new Map<string, Credit>()
+  readonly #sources = new FifoMap<string, Credit>()
 
   /** Throws `RangeError` on a bad option. */
   constructor(opts: ReplyBudgetOptions) {
@@ -87,7 +89,7 @@ export class ReplyBudget {
     let c = this.#sources.get(src)
     if (c === undefined) {
       if (this.#sources.size >= this.#o.maxSources) {
-        this.#sources.delete(this.#sources.keys().next().value as string)
+        this.#sources.delete(this.#sources.oldestKey()!)
       }
       c = { bucket, prev: 0, cur: 0 }
       this.#sources.set(src, c)
@@ -99,8 +101,7 @@ export class ReplyBudget {
       c.cur = 0
       c.bucket = bucket
       // Once per window: move it to the end, so the first entry is the one idle longest.
-      this.#sources.delete(src)
-      this.#sources.set(src, c)
+      this.#sources.touch(src)
     }
     return c
   }

@@ -6,6 +6,7 @@ import { FifoMap } from './fifo.js'
 type Op =
   | { op: 'set'; key: number; value: number }
   | { op: 'delete'; key: number }
+  | { op: 'touch'; key: number }
   | { op: 'evict' }
   | { op: 'deleteWhile'; below: number }
   | { op: 'clear' }
@@ -17,6 +18,7 @@ const ops: fc.Arbitrary<Op[]> = fc.array(
       arbitrary: fc.record({ op: fc.constant('set' as const), key: fc.nat(60), value: fc.nat() }),
     },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), key: fc.nat(60) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('touch' as const), key: fc.nat(60) }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('evict' as const) }) },
     {
       weight: 1,
@@ -39,7 +41,7 @@ function check(f: FifoMap<number, number>, model: Map<number, number>): void {
 }
 
 describe('FifoMap', () => {
-  it('behaves as a Map in insertion order, the oldest first (property, against Map)', () => {
+  it('behaves as a Map in insertion order, the oldest first, touch as delete and set (property, against Map)', () => {
     fc.assert(
       fc.property(ops, (list) => {
         const f = new FifoMap<number, number>()
@@ -53,6 +55,15 @@ describe('FifoMap', () => {
             case 'delete':
               expect(f.delete(o.key)).toBe(model.delete(o.key))
               break
+            case 'touch': {
+              const v = model.get(o.key)
+              expect(f.touch(o.key)).toBe(v !== undefined)
+              if (v !== undefined) {
+                model.delete(o.key)
+                model.set(o.key, v)
+              }
+              break
+            }
             case 'evict': {
               const k = f.oldestKey()
               expect(k).toBe(model.keys().next().value)

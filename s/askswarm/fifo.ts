@@ -63,6 +63,25 @@ export class FifoMap<K, V> {
     return this
   }
 
+  /**
+   * Makes present `key` the newest entry (for least-recently-used order); returns whether it
+   * was present. Cheaper than `delete` and `set`: the key's `Map` entry is only updated.
+   */
+  touch(key: K): boolean {
+    const i = this.#slot.get(key)
+    if (i === undefined) return false
+    if (i === this.#tail - 1) return true
+    const value = this.#vals[i]
+    this.#keys[i] = HOLE
+    this.#vals[i] = undefined
+    if (this.#tail === this.#keys.length) this.#compact()
+    const at = this.#tail++
+    this.#keys[at] = key
+    this.#vals[at] = value
+    this.#slot.set(key, at)
+    return true
+  }
+
   /** Removes `key`; returns whether it was present. */
   delete(key: K): boolean {
     const i = this.#slot.get(key)

@@ -12,6 +12,8 @@
  *   (RFC 6298 §3, 5.5–5.7) applies.
  */
 
+import { FifoMap } from './fifo.js'
+
 /** Settings of the estimator. All in milliseconds. */
 export interface RttOptions {
   /** Timeout before any sample (RFC 6298 2.1; default 1000). */
@@ -121,7 +123,8 @@ export class RttEstimator {
 export class RttTable {
   readonly options: Required<RttOptions>
   readonly #maxPeers: number
-  readonly #peers = new Map<string, RttEstimator>()
+  /** Insertion order is recency order: the first is the least recently used. */
+  readonly #peers = new FifoMap<string, RttEstimator>()
 
   constructor(opts: RttOptions = {}, maxPeers = 4096) {
     this.options = resolveRttOptions(opts)
@@ -140,18 +143,11 @@ export class RttTable {
   get(peer: string): RttEstimator {
     let e = this.#peers.get(peer)
     if (e !== undefined) {
-      // Re-insert: Map order is recency order.
-      this.#peers.delete(peer)
-      this.#peers.set(peer, e)
+      this.#peers.touch(peer)
       return e
     }
     e = new RttEstimator(this.options)
-    if (this.#peers.size >= this.#maxPeers) {
-      for (const oldest of this.#peers.keys()) {
-        this.#peers.delete(oldest)
-        break
-      }
-    }
+    if (this.#peers.size >= this.#maxPeers) this.#peers.delete(this.#peers.oldestKey()!)
     this.#peers.set(peer, e)
     return e
   }
