@@ -305,25 +305,24 @@ export function parseFrame(
   if (kind === Kind.TELL) return { kind: Kind.TELL, data: buf.subarray(TELL_HEADER_SIZE) }
   if (kind > Kind.CANCEL) return bad('unknownKind')
   if (buf.length < ID_END) return bad('short')
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const flags = buf[1]!
-  const id = new WireId(v.getUint32(2), v.getUint32(6), v.getUint32(10))
+  const id = new WireId(getU32(buf, 2), getU32(buf, 6), getU32(buf, 10))
   switch (kind) {
     case Kind.REQUEST: {
       if (buf.length < REQUEST_HEADER_SIZE) return bad('short')
       if ((flags & ~FLAG_ACK_REQUESTED) !== 0) return bad('flags')
-      const total = v.getUint32(24)
-      const index = v.getUint16(28)
-      const count = v.getUint16(30)
+      const total = getU32(buf, 24)
+      const index = getU16(buf, 28)
+      const count = getU16(buf, 30)
       const data = buf.subarray(REQUEST_HEADER_SIZE)
       if (partSize(total, count, index, data.length) === undefined) return bad('shape')
       return {
         kind,
         id,
         ackRequested: flags !== 0,
-        tx: v.getUint16(14),
-        timeoutMs: v.getUint32(16),
-        maxResponse: v.getUint32(20),
+        tx: getU16(buf, 14),
+        timeoutMs: getU32(buf, 16),
+        maxResponse: getU32(buf, 20),
         total,
         index,
         count,
@@ -333,17 +332,17 @@ export function parseFrame(
     case Kind.RESPONSE: {
       if (buf.length < RESPONSE_HEADER_SIZE) return bad('short')
       if ((flags & ~FLAG_ACK_REQUESTED) !== 0) return bad('flags')
-      const total = v.getUint32(20)
-      const index = v.getUint16(24)
-      const count = v.getUint16(26)
+      const total = getU32(buf, 20)
+      const index = getU16(buf, 24)
+      const count = getU16(buf, 26)
       const data = buf.subarray(RESPONSE_HEADER_SIZE)
       if (partSize(total, count, index, data.length) === undefined) return bad('shape')
       return {
         kind,
         id,
         ackRequested: flags !== 0,
-        echo: v.getUint16(14),
-        holdMs: v.getUint32(16),
+        echo: getU16(buf, 14),
+        holdMs: getU32(buf, 16),
         total,
         index,
         count,
@@ -359,11 +358,11 @@ export function parseFrame(
       return {
         kind,
         id,
-        echo: v.getUint16(14),
-        holdMs: v.getUint32(16),
+        echo: getU16(buf, 14),
+        holdMs: getU32(buf, 16),
         code,
-        size: v.getUint32(21),
-        limit: v.getUint32(25),
+        size: getU32(buf, 21),
+        limit: getU32(buf, 25),
         reason: decoder.decode(reasonBytes),
       }
     }
@@ -372,15 +371,15 @@ export function parseFrame(
       if ((flags & ~(FLAG_COMPLETE | FLAG_UNKNOWN)) !== 0) return bad('flags')
       const complete = (flags & FLAG_COMPLETE) !== 0
       const unknown = (flags & FLAG_UNKNOWN) !== 0
-      const base = v.getUint16(20)
+      const base = getU16(buf, 20)
       const bitmap = buf.subarray(ACK_HEADER_SIZE)
       if (complete && unknown) return bad('flags')
       if ((complete || unknown) && (bitmap.length > 0 || base !== 0)) return bad('trailing')
       return {
         kind,
         id,
-        echo: v.getUint16(14),
-        holdMs: v.getUint32(16),
+        echo: getU16(buf, 14),
+        holdMs: getU32(buf, 16),
         complete,
         unknown,
         base,
@@ -393,8 +392,8 @@ export function parseFrame(
       return {
         kind,
         id,
-        tx: v.getUint16(14),
-        base: v.getUint16(16),
+        tx: getU16(buf, 14),
+        base: getU16(buf, 16),
         bitmap: buf.subarray(POLL_HEADER_SIZE),
       }
     }
@@ -414,13 +413,13 @@ export const TELL_HEADER: Uint8Array = Uint8Array.of(Kind.TELL)
 export function encodeRequestHeader(f: Omit<RequestFrame, 'kind' | 'data'>): Uint8Array {
   checkParts(f)
   const out = new Uint8Array(REQUEST_HEADER_SIZE)
-  const v = putId(out, Kind.REQUEST, f.ackRequested ? FLAG_ACK_REQUESTED : 0, f.id)
-  v.setUint16(14, u16(f.tx, 'tx'))
-  v.setUint32(16, u32(f.timeoutMs, 'timeoutMs'))
-  v.setUint32(20, u32(f.maxResponse, 'maxResponse'))
-  v.setUint32(24, f.total)
-  v.setUint16(28, f.index)
-  v.setUint16(30, f.count)
+  putId(out, Kind.REQUEST, f.ackRequested ? FLAG_ACK_REQUESTED : 0, f.id)
+  putU16(out, 14, u16(f.tx, 'tx'))
+  putU32(out, 16, u32(f.timeoutMs, 'timeoutMs'))
+  putU32(out, 20, u32(f.maxResponse, 'maxResponse'))
+  putU32(out, 24, f.total)
+  putU16(out, 28, f.index)
+  putU16(out, 30, f.count)
   return out
 }
 
@@ -428,12 +427,12 @@ export function encodeRequestHeader(f: Omit<RequestFrame, 'kind' | 'data'>): Uin
 export function encodeResponseHeader(f: Omit<ResponseFrame, 'kind' | 'data'>): Uint8Array {
   checkParts(f)
   const out = new Uint8Array(RESPONSE_HEADER_SIZE)
-  const v = putId(out, Kind.RESPONSE, f.ackRequested ? FLAG_ACK_REQUESTED : 0, f.id)
-  v.setUint16(14, u16(f.echo, 'echo'))
-  v.setUint32(16, clampU32(f.holdMs))
-  v.setUint32(20, f.total)
-  v.setUint16(24, f.index)
-  v.setUint16(26, f.count)
+  putId(out, Kind.RESPONSE, f.ackRequested ? FLAG_ACK_REQUESTED : 0, f.id)
+  putU16(out, 14, u16(f.echo, 'echo'))
+  putU32(out, 16, clampU32(f.holdMs))
+  putU32(out, 20, f.total)
+  putU16(out, 24, f.index)
+  putU16(out, 26, f.count)
   return out
 }
 
@@ -444,12 +443,12 @@ export function encodeError(f: Omit<ErrorFrame, 'kind'>): Uint8Array {
   }
   const reason = utf8Prefix(f.reason, MAX_REASON_BYTES)
   const out = new Uint8Array(ERROR_HEADER_SIZE + reason.length)
-  const v = putId(out, Kind.ERROR, 0, f.id)
-  v.setUint16(14, u16(f.echo, 'echo'))
-  v.setUint32(16, clampU32(f.holdMs))
+  putId(out, Kind.ERROR, 0, f.id)
+  putU16(out, 14, u16(f.echo, 'echo'))
+  putU32(out, 16, clampU32(f.holdMs))
   out[20] = f.code
-  v.setUint32(21, clampU32(f.size))
-  v.setUint32(25, clampU32(f.limit))
+  putU32(out, 21, clampU32(f.size))
+  putU32(out, 25, clampU32(f.limit))
   out.set(reason, ERROR_HEADER_SIZE)
   return out
 }
@@ -462,10 +461,10 @@ export function encodeAck(f: Omit<AckFrame, 'kind'>): Uint8Array {
   }
   const flags = (f.complete ? FLAG_COMPLETE : 0) | (f.unknown ? FLAG_UNKNOWN : 0)
   const out = new Uint8Array(ACK_HEADER_SIZE + f.bitmap.length)
-  const v = putId(out, Kind.ACK, flags, f.id)
-  v.setUint16(14, u16(f.echo, 'echo'))
-  v.setUint32(16, clampU32(f.holdMs))
-  v.setUint16(20, u16(f.base, 'base'))
+  putId(out, Kind.ACK, flags, f.id)
+  putU16(out, 14, u16(f.echo, 'echo'))
+  putU32(out, 16, clampU32(f.holdMs))
+  putU16(out, 20, u16(f.base, 'base'))
   out.set(f.bitmap, ACK_HEADER_SIZE)
   return out
 }
@@ -473,9 +472,9 @@ export function encodeAck(f: Omit<AckFrame, 'kind'>): Uint8Array {
 /** A whole POLL frame. */
 export function encodePoll(f: Omit<PollFrame, 'kind'>): Uint8Array {
   const out = new Uint8Array(POLL_HEADER_SIZE + f.bitmap.length)
-  const v = putId(out, Kind.POLL, 0, f.id)
-  v.setUint16(14, u16(f.tx, 'tx'))
-  v.setUint16(16, u16(f.base, 'base'))
+  putId(out, Kind.POLL, 0, f.id)
+  putU16(out, 14, u16(f.tx, 'tx'))
+  putU16(out, 16, u16(f.base, 'base'))
   out.set(f.bitmap, POLL_HEADER_SIZE)
   return out
 }
@@ -505,15 +504,38 @@ export function utf8Prefix(text: string, max: number): Uint8Array {
   return bytes.subarray(0, end)
 }
 
-function putId(out: Uint8Array, kind: number, flags: number, id: AskId): DataView {
+function putId(out: Uint8Array, kind: number, flags: number, id: AskId): void {
   const w = WireId.of(id)
-  const v = new DataView(out.buffer, out.byteOffset, out.byteLength)
   out[0] = kind
   out[1] = flags
-  v.setUint32(2, w.hi)
-  v.setUint32(6, w.lo)
-  v.setUint32(10, w.seq)
-  return v
+  putU32(out, 2, w.hi)
+  putU32(out, 6, w.lo)
+  putU32(out, 10, w.seq)
+}
+
+// Big-endian integers by hand: a DataView over a small new Uint8Array would make V8 move the
+// array's bytes off the heap (reading `.buffer` does), which costs more than the whole frame.
+
+function getU16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!
+}
+
+function getU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
+}
+
+/** Writes a uint16 (the caller checked the range; typed-array stores keep the low 8 bits). */
+function putU16(b: Uint8Array, at: number, n: number): void {
+  b[at] = n >>> 8
+  b[at + 1] = n
+}
+
+/** Writes a uint32 (the caller checked the range). */
+function putU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n >>> 24
+  b[at + 1] = n >>> 16
+  b[at + 2] = n >>> 8
+  b[at + 3] = n
 }
 
 function checkSession(session: unknown): void {
