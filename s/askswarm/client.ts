@@ -165,24 +165,40 @@ type Phase = 'queued' | 'active' | 'settled'
 /** How an ask ended (each is a counter). */
 type Outcome = 'succeeded' | 'failed' | 'timedOut' | 'aborted' | 'busy' | 'closed'
 
-/** One ask in flight. */
+/**
+ * One ask in flight. A one-part request (most asks) keeps no bitsets, a one-part response no
+ * reassembly, and the first transmission's send time no map: see the fields.
+ */
 class Outgoing<A extends Addr> {
   phase: Phase = 'queued'
-  readonly acked: Bitset
-  /** Request parts sent at least once. */
-  readonly sent: Bitset
+  /** Request parts the server acknowledged: only for a request of several parts. */
+  readonly acked: Bitset | undefined
+  /** Request parts sent at least once: only for a request of several parts. */
+  readonly sent: Bitset | undefined
+  /** A one-part request was sent at least once. */
+  sentOne = false
   /** The server confirmed the whole request (ACK complete, or a response part arrived). */
   serverHasAll = false
+  /** The response being reassembled: only for a response of several parts. */
   response: Assembly | undefined
   /** Highest index of a response part stored (-1: none). */
   highestPart = -1
   /** Retransmissions since the last progress: the backoff exponent. */
   attempt = 0
+  /** Transmissions so far (the next one's number, before it wraps to 16 bits). */
   tx = 0
-  /** Send times of recent transmissions by number (at most `MAX_TIMED`). */
-  readonly txTimes = new Map<number, number>()
-  cancelRetransmit: (() => void) | undefined
-  cancelDeadline: (() => void) | undefined
+  /** Send time of transmission 0 until it is sampled or displaced (undefined then). */
+  firstSentAt: number | undefined
+  /** Send times of the later recent transmissions by number; made at the second. */
+  txTimes: Map<number, number> | undefined
+  /**
+   * The ask's one timer: the next retransmission, or the deadline when no retransmission is
+   * due before it (`timerIsDeadline`).
+   */
+  cancelTimer: (() => void) | undefined
+  timerIsDeadline = false
+  /** The timer's callback, made once per ask. */
+  onTimer: (() => void) | undefined
   removeAbort: (() => void) | undefined
 
   constructor(
@@ -198,8 +214,15 @@ class Outgoing<A extends Addr> {
     readonly resolve: (res: Uint8Array) => void,
     readonly reject: (err: unknown) => void,
   ) {
-    this.acked = new Bitset(count)
-    this.sent = new Bitset(count)
+    if (count > 1) {
+      this.acked = new Bitset(count)
+      this.sent = new Bitset(count)
+    }
+  }
+
+  /** Every request part was acknowledged (a one-part request's only by the answer itself). */
+  get allAcked(): boolean {
+    return this.acked?.full ?? false
   }
 }
 
@@ -304,15 +327,6 @@ export class AskClient<A extends Addr> {
         signal.addEventListener('abort', onAbort, { once: true })
         o.removeAbort = () => signal.removeEventListener('abort', onAbort)
       }
-      o.cancelDeadline = this.#link.clock.setTimeout(
-        () =>
-          this.#finish(
-            o,
-            new TimeoutError(`ask to ${dstKey} got no answer within ${timeoutMs} ms`),
-            'timedOut',
-          ),
-        timeoutMs,
-      )
       let peer = this.#peers.get(dstKey)
       if (peer === undefined) {
         peer = { inFlight: 0, queue: [] }
@@ -321,7 +335,9 @@ export class AskClient<A extends Addr> {
       if (peer.inFlight < s.maxInFlightPerPeer) {
         this.#start(o, peer)
       } else if (peer.queue.length < s.maxQueuedPerPeer) {
+        // Waiting for a slot: the timer is the deadline until the ask starts.
         peer.queue.push(o)
+        this.#armTimer(o)
       } else {
         this.#finish(
           o,
@@ -345,6 +361,13 @@ export class AskClient<A extends Addr> {
         this.#drops.badResponsePart++
         return
       }
+      if (f.count === 1) {
+        // The whole response in one part. Its bytes are a view into the inner message, which
+        // is ours alone (an inner swarm's receiver owns each payload): the caller gets them.
+        this.#c.responseParts++
+        this.#finish(o, f.data, 'succeeded')
+        return
+      }
       o.response = new Assembly(f.total, f.count, len)
     }
     const r = o.response.add(f, f.data)
@@ -366,7 +389,7 @@ export class AskClient<A extends Addr> {
     o.serverHasAll = true
     if (f.ackRequested) {
       this.#sendPoll(o, false)
-      this.#armRetransmit(o)
+      this.#armTimer(o)
     }
   }
 
@@ -388,12 +411,12 @@ export class AskClient<A extends Addr> {
       // Only sent in reply to a POLL, which we send once the server had the request: it lost
       // it (a restart, or its cache forgot it). Start over; see README on at-most-once.
       this.#c.unknownReplies++
-      o.acked.clear()
+      o.acked?.clear()
       o.serverHasAll = false
       o.response = undefined
       o.highestPart = -1
       this.#sendBurst(o)
-      this.#armRetransmit(o)
+      this.#armTimer(o)
       return
     }
     if (f.complete) {
@@ -403,7 +426,8 @@ export class AskClient<A extends Addr> {
       }
       return
     }
-    if (o.serverHasAll || o.acked.merge(f.bitmap, f.base) === 0) return
+    // A one-part request is answered, never acknowledged part by part: such an ACK says nothing.
+    if (o.acked === undefined || o.serverHasAll || o.acked.merge(f.bitmap, f.base) === 0) return
     this.#progress(o)
     if (!o.acked.full) this.#sendBurst(o)
   }
@@ -414,10 +438,8 @@ export class AskClient<A extends Addr> {
    */
   shutdown(): void {
     for (const o of this.#pending.values()) {
-      o.cancelRetransmit?.()
-      o.cancelRetransmit = undefined
-      o.cancelDeadline?.()
-      o.cancelDeadline = undefined
+      o.cancelTimer?.()
+      o.cancelTimer = undefined
       if (o.phase === 'active') this.#sendCancel(o)
     }
   }
@@ -531,34 +553,55 @@ export class AskClient<A extends Addr> {
     o.phase = 'active'
     peer.inFlight++
     this.#sendBurst(o)
-    this.#armRetransmit(o)
+    this.#armTimer(o)
   }
 
   /** Sends up to `burstParts` parts not yet acknowledged; flags the last when there are several. */
   #sendBurst(o: Outgoing<A>): void {
+    if (o.acked === undefined) {
+      // One part: the whole request, never flagged (its answer is the response).
+      this.#c.bursts++
+      this.#sendPart(o, this.#nextTx(o), this.#wireTimeout(o), 0, false)
+      if (o.sentOne) this.#c.requestPartsResent++
+      o.sentOne = true
+      return
+    }
     const parts = o.acked.missing(this.#s.burstParts)
     if (parts.length === 0) return
     const tx = this.#nextTx(o)
-    const timeoutMs = Math.max(
-      1,
-      Math.min(MAX_UINT32, Math.ceil(o.deadline - this.#link.clock.now())),
-    )
+    const timeoutMs = this.#wireTimeout(o)
     this.#c.bursts++
     for (const [k, index] of parts.entries()) {
-      const header = encodeRequestHeader({
-        id: o.id,
-        ackRequested: o.count > 1 && k === parts.length - 1,
-        tx,
-        timeoutMs,
-        maxResponse: o.maxResponse,
-        total: o.req.length,
-        index,
-        count: o.count,
-      })
-      this.#c.requestParts++
-      if (!o.sent.add(index)) this.#c.requestPartsResent++
-      this.#link.send(o.dst, [header, partOf(o.req, o.partLen, index)])
+      this.#sendPart(o, tx, timeoutMs, index, k === parts.length - 1)
+      if (!o.sent!.add(index)) this.#c.requestPartsResent++
     }
+  }
+
+  /** The ask's remaining time as request parts carry it. */
+  #wireTimeout(o: Outgoing<A>): number {
+    return Math.max(1, Math.min(MAX_UINT32, Math.ceil(o.deadline - this.#link.clock.now())))
+  }
+
+  /** Sends request part `index` as part of transmission `tx`. */
+  #sendPart(
+    o: Outgoing<A>,
+    tx: number,
+    timeoutMs: number,
+    index: number,
+    ackRequested: boolean,
+  ): void {
+    const header = encodeRequestHeader({
+      id: o.id,
+      ackRequested,
+      tx,
+      timeoutMs,
+      maxResponse: o.maxResponse,
+      total: o.req.length,
+      index,
+      count: o.count,
+    })
+    this.#c.requestParts++
+    this.#link.send(o.dst, [header, o.count === 1 ? o.req : partOf(o.req, o.partLen, index)])
   }
 
   /**
@@ -594,19 +637,39 @@ export class AskClient<A extends Addr> {
     this.#link.send(o.dst, encodeCancel(o.id))
   }
 
+  /**
+   * Numbers a transmission and records its send time. At most `MAX_TIMED` recent ones are
+   * kept, the oldest dropped first; a number reused (after 65536) replaces the old record.
+   */
   #nextTx(o: Outgoing<A>): number {
     const tx = o.tx & 0xffff
-    o.tx++
-    o.txTimes.delete(tx)
-    o.txTimes.set(tx, this.#link.clock.now())
-    if (o.txTimes.size > MAX_TIMED) o.txTimes.delete(o.txTimes.keys().next().value as number)
+    const now = this.#link.clock.now()
+    if (o.tx++ === 0) {
+      o.firstSentAt = now
+      return tx
+    }
+    // The first transmission is the oldest: displaced first, and by a reuse of its number.
+    if (tx === 0) o.firstSentAt = undefined
+    const times = (o.txTimes ??= new Map())
+    times.delete(tx)
+    times.set(tx, now)
+    if (times.size + (o.firstSentAt === undefined ? 0 : 1) > MAX_TIMED) {
+      if (o.firstSentAt !== undefined) o.firstSentAt = undefined
+      else times.delete(times.keys().next().value as number)
+    }
     return tx
   }
 
   #sample(o: Outgoing<A>, echo: number, holdMs: number): void {
-    const sentAt = o.txTimes.get(echo)
-    if (sentAt === undefined) return
-    o.txTimes.delete(echo)
+    let sentAt: number | undefined
+    if (echo === 0 && o.firstSentAt !== undefined) {
+      sentAt = o.firstSentAt
+      o.firstSentAt = undefined
+    } else {
+      sentAt = o.txTimes?.get(echo)
+      if (sentAt === undefined) return
+      o.txTimes!.delete(echo)
+    }
     const r = Math.max(0, this.#link.clock.now() - sentAt - holdMs)
     this.#rtt.get(o.dstKey).sample(r)
     this.#lastSampled = o.dstKey
@@ -616,21 +679,41 @@ export class AskClient<A extends Addr> {
   /** Something new arrived: the backoff starts again from the (updated) RTO. */
   #progress(o: Outgoing<A>): void {
     o.attempt = 0
-    this.#armRetransmit(o)
+    this.#armTimer(o)
   }
 
-  #armRetransmit(o: Outgoing<A>): void {
-    o.cancelRetransmit?.()
-    o.cancelRetransmit = undefined
-    if (o.phase !== 'active') return
+  /**
+   * (Re)sets the ask's one timer: for an active ask the next retransmission (the RTO backed
+   * off by the attempts since the last progress), unless that is not before the deadline; else
+   * (and for a queued ask) the deadline. Nothing is sent after the deadline.
+   */
+  #armTimer(o: Outgoing<A>): void {
+    o.cancelTimer?.()
+    o.cancelTimer = undefined
+    if (o.phase === 'settled') return
     const clock = this.#link.clock
-    const wait = this.#rtt.get(o.dstKey).backoff(o.attempt)
-    // Nothing is sent after the deadline: the deadline timer ends the ask then.
-    if (clock.now() + wait >= o.deadline) return
-    o.cancelRetransmit = clock.setTimeout(() => {
-      o.cancelRetransmit = undefined
+    const now = clock.now()
+    let wait = o.deadline - now
+    o.timerIsDeadline = true
+    if (o.phase === 'active') {
+      const rto = this.#rtt.get(o.dstKey).backoff(o.attempt)
+      if (now + rto < o.deadline) {
+        wait = rto
+        o.timerIsDeadline = false
+      }
+    }
+    o.onTimer ??= () => this.#onTimer(o)
+    o.cancelTimer = clock.setTimeout(o.onTimer, wait)
+  }
+
+  #onTimer(o: Outgoing<A>): void {
+    o.cancelTimer = undefined
+    if (o.timerIsDeadline) {
+      const err = new TimeoutError(`ask to ${o.dstKey} got no answer within ${o.timeoutMs} ms`)
+      this.#finish(o, err, 'timedOut')
+    } else {
       this.#retransmit(o)
-    }, wait)
+    }
   }
 
   #retransmit(o: Outgoing<A>): void {
@@ -638,17 +721,17 @@ export class AskClient<A extends Addr> {
     o.attempt++
     this.#c.retransmissions++
     // Every part acknowledged but no "complete" yet (its ACK was lost): ask where things stand.
-    if (!o.serverHasAll && !o.acked.full) this.#sendBurst(o)
+    if (!o.serverHasAll && !o.allAcked) this.#sendBurst(o)
     else this.#sendPoll(o, true)
-    this.#armRetransmit(o)
+    this.#armTimer(o)
   }
 
   #finish(o: Outgoing<A>, outcome: Uint8Array | unknown, how: Outcome): void {
     if (o.phase === 'settled') return
     const wasActive = o.phase === 'active'
     o.phase = 'settled'
-    o.cancelRetransmit?.()
-    o.cancelDeadline?.()
+    o.cancelTimer?.()
+    o.cancelTimer = undefined
     o.removeAbort?.()
     this.#pending.delete(o.id.seq)
     this.#c[how]++

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type AskHandler, isTimeoutError, serveAsks } from '../../core/index.js'
 import { ManualClock } from '../../p2ptest/index.js'
 import { type MemAddr, Realm } from '../memswarm/index.js'
-import { AskSwarm, Kind } from './index.js'
+import { AskSwarm, type AskSwarmOptions, Kind, encodeAck, parseFrame } from './index.js'
 
 interface Sent {
   t: number
@@ -14,7 +14,14 @@ interface Sent {
   from: number
 }
 
-function setup(opts: { latencyMs?: number; drop?: (s: Sent, m: Uint8Array) => boolean } = {}) {
+function setup(
+  opts: {
+    latencyMs?: number
+    drop?: (s: Sent, m: Uint8Array) => boolean
+    /** More options of the asking side. */
+    a?: AskSwarmOptions
+  } = {},
+) {
   const clock = new ManualClock()
   const sent: Sent[] = []
   const realm = new Realm({
@@ -31,8 +38,10 @@ function setup(opts: { latencyMs?: number; drop?: (s: Sent, m: Uint8Array) => bo
     initialRtoMs: 1000,
     minRtoMs: 100,
     maxRtoMs: 2000,
+    ...opts.a,
   })
-  const b = new AskSwarm(realm.newSwarm(), {
+  const bInner = realm.newSwarm()
+  const b = new AskSwarm(bInner, {
     clock,
     initialRtoMs: 1000,
     minRtoMs: 100,
@@ -45,7 +54,7 @@ function setup(opts: { latencyMs?: number; drop?: (s: Sent, m: Uint8Array) => bo
     // Every timer of both swarms (and of the realm) is gone once they are closed.
     expect(clock.pending).toBe(0)
   })
-  return { clock, sent, a, b, bAddr }
+  return { clock, sent, a, b, bAddr, bInner }
 }
 
 const cleanups: (() => Promise<void>)[] = []
@@ -215,5 +224,66 @@ describe('askswarm timing (ManualClock)', () => {
     expect(b.stats().served).toMatchObject({ accepted: 1, answeredFromCache: 1 })
     await b.close()
     await serving
+  })
+
+  it('a one-part ask keeps one timer: its retransmissions, then its deadline', async () => {
+    const { clock, sent, a, bAddr } = setup({ drop: (s) => s.kind === Kind.REQUEST })
+    const outcome = a.ask(bAddr, Uint8Array.of(1), { timeoutMs: 4000 }).catch((e: unknown) => e)
+    const timers: number[] = []
+    for (let t = 0; t < 4000; t += 500) {
+      timers.push(clock.pending)
+      await clock.tick(500)
+    }
+    // Nothing reaches the server: every timer is the caller's.
+    expect(timers).toEqual([1, 1, 1, 1, 1, 1, 1, 1])
+    expect(isTimeoutError(await outcome)).toBe(true)
+    // RTO 1000, then 2000; the next (4000 later) would pass the deadline, so the timer ends it.
+    expect(times(sent, Kind.REQUEST, 0)).toEqual([0, 1000, 3000])
+    expect(times(sent, Kind.CANCEL, 0)).toEqual([4000])
+    expect(clock.pending).toBe(0)
+  })
+
+  it("a queued ask's timer is its deadline; once it starts, the same timer retransmits", async () => {
+    const { clock, sent, a, bAddr } = setup({
+      drop: (s) => s.kind === Kind.REQUEST,
+      a: { maxInFlightPerPeer: 1 },
+    })
+    const first = a.ask(bAddr, Uint8Array.of(1), { timeoutMs: 2000 }).catch((e: unknown) => e)
+    const second = a.ask(bAddr, Uint8Array.of(2), { timeoutMs: 5000 }).catch((e: unknown) => e)
+    const third = a.ask(bAddr, Uint8Array.of(3), { timeoutMs: 1500 }).catch((e: unknown) => e)
+    expect(clock.pending).toBe(3)
+    await clock.tick(6000)
+    for (const outcome of [first, second, third]) expect(isTimeoutError(await outcome)).toBe(true)
+    // The third times out in the queue at 1500, never sent. The first is sent at 0 and 1000 and
+    // times out at 2000, which starts the second: sent at 2000 and 3000, timed out at 5000.
+    expect(times(sent, Kind.REQUEST, 0)).toEqual([0, 1000, 2000, 3000])
+    expect(times(sent, Kind.CANCEL, 0)).toEqual([2000, 5000])
+    expect(a.stats().asks).toMatchObject({ started: 3, timedOut: 3, cancels: 2 })
+    expect(clock.pending).toBe(0)
+  })
+
+  it('an ACK with a bitmap says nothing of a one-part request: it is sent again, not polled for', async () => {
+    let request: Uint8Array | undefined
+    const { clock, sent, a, bAddr, bInner } = setup({
+      drop: (s, m) => {
+        if (s.kind !== Kind.REQUEST) return false
+        request ??= m.slice()
+        return true
+      },
+    })
+    const outcome = a.ask(bAddr, Uint8Array.of(1), { timeoutMs: 1500 }).catch((e: unknown) => e)
+    await clock.tick(0)
+    const f = parseFrame(request!)
+    if (f.kind !== Kind.REQUEST) throw new Error('not a request')
+    const ack = { id: f.id, echo: f.tx, holdMs: 0, complete: false, unknown: false }
+    await bInner.tell(a.localAddrs()[0]!, encodeAck({ ...ack, base: 1, bitmap: new Uint8Array(0) }))
+    await bInner.tell(a.localAddrs()[0]!, encodeAck({ ...ack, base: 0, bitmap: Uint8Array.of(1) }))
+    await clock.tick(1600)
+    expect(isTimeoutError(await outcome)).toBe(true)
+    // The first ACK echoes the request: an RTT sample of 0 (RTO 100), but no progress, so the
+    // timer set for 1000 stays; then 200 later, and the next (400 later) passes the deadline.
+    expect(a.stats().asks).toMatchObject({ acks: 2, rttSamples: 1 })
+    expect(times(sent, Kind.REQUEST, 0)).toEqual([0, 1000, 1200])
+    expect(times(sent, Kind.POLL, 0)).toEqual([])
   })
 })
