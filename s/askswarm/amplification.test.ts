@@ -190,6 +190,45 @@ describe('askswarm amplification: POLLs and repeated requests', () => {
     expect(s.served.responsePartsResent).toBeLessThanOrEqual(2 * parts)
   })
 
+  it('a one-part answer is sent again only for repeats: once per interval, at most 8 times, never once a POLL says it arrived', async () => {
+    const w = world()
+    const serving = serveAsks(w.server, () => new Uint8Array(64))
+    cleanups.unshift(async () => {
+      await w.server.close()
+      await serving
+    })
+    const request = (seq: number) => w.attacker.tell(w.sAddr, requestPart(seq, 0, 1, 18, false))
+    const served = () => w.server.stats().served
+    await request(1)
+    await w.clock.tick(0)
+    expect(served()).toMatchObject({ accepted: 1, responseParts: 1, responsePartsResent: 0 })
+    // Copies 1 ms apart: within the 50 ms repeat interval only the first is answered.
+    for (let i = 0; i < 20; i++) {
+      await request(1)
+      await w.clock.tick(1)
+    }
+    expect(served()).toMatchObject({ responseParts: 2, responsePartsResent: 1 })
+    expect(w.server.stats().dropped.repeatTooSoon).toBe(19)
+    // Copies 100 ms apart: sent again until the lifetime cap, max(2 × 1, 8) parts.
+    for (let i = 0; i < 20; i++) {
+      await request(1)
+      await w.clock.tick(100)
+    }
+    expect(served()).toMatchObject({ accepted: 1, responseParts: 9, responsePartsResent: 8 })
+    expect(w.server.stats().dropped.resendOverCap).toBe(12)
+    // Another ask: once a POLL reports the part, neither POLLs nor copies bring it again.
+    await request(2)
+    await w.clock.tick(100)
+    const had = encodePoll({ id: { session, seq: 2 }, tx: 1, base: 1, bitmap: new Uint8Array(0) })
+    await w.attacker.tell(w.sAddr, had)
+    await w.clock.tick(100)
+    await request(2)
+    await w.clock.tick(100)
+    await w.attacker.tell(w.sAddr, poll(2, 2))
+    await w.clock.tick(100)
+    expect(served()).toMatchObject({ accepted: 2, responseParts: 10, responsePartsResent: 8 })
+  })
+
   it('a real caller still gets a 64 KB response to a small request through 20% loss (its POLLs pay for resends)', async () => {
     const clock = new ManualClock()
     const realm = new Realm({ mtu: MTU, clock, loss: 0.2, seed: 99 })

@@ -89,10 +89,20 @@ export interface Replies {
   repeatAt: number
   /** Parts of the answer sent again after their first send (an ERROR counts as one part). */
   resent: number
-  /** Response parts sent at least once (created when the first part is sent). */
+  /**
+   * Response parts sent at least once (created when the first part is sent; never for a
+   * response of one part, see `sentOne`).
+   */
   sent: Bitset | undefined
-  /** Response parts the caller reported having, from its POLLs (created on the first one). */
+  /**
+   * Response parts the caller reported having, from its POLLs (created on the first one;
+   * never for a response of one part, see `hasOne`).
+   */
   has: Bitset | undefined
+  /** A response of one part: it was sent at least once. */
+  sentOne: boolean
+  /** A response of one part: a POLL reported that the caller has it. */
+  hasOne: boolean
 }
 
 /** An incomplete request. */
@@ -363,7 +373,14 @@ export class RequestTable<T> {
       answer,
       bytes,
       expiresAt: run.expiresAt,
-      replies: { repeatAt: Number.NEGATIVE_INFINITY, resent: 0, sent: undefined, has: undefined },
+      replies: {
+        repeatAt: Number.NEGATIVE_INFINITY,
+        resent: 0,
+        sent: undefined,
+        has: undefined,
+        sentOne: false,
+        hasOne: false,
+      },
     }
     this.#done.set(key, done)
     this.#answerBytes += bytes

@@ -717,6 +717,7 @@ export class AskServer<A extends Addr> {
     }
     const { data, partLen } = answer
     const count = partCount(data.length, partLen)
+    if (count === 1) return this.#sendOnlyPart(dst, srcKey, id, data, replies, how)
     const burst = this.#s.burstParts
     let parts: number[]
     if (replies === undefined) {
@@ -772,6 +773,59 @@ export class AskServer<A extends Addr> {
       this.#link.send(dst, [header, partOf(data, partLen, index)])
     }
     return parts.length > 0
+  }
+
+  /**
+   * `#sendAnswer` for a response of one part, by the same rules without bitsets or arrays: the
+   * part is not sent when a POLL reported it arrived; its first send is the answer itself; after
+   * that it is sent again only for a repeat, within the interval, the lifetime cap and the
+   * source's reply budget. Never flagged (a one-part answer needs no POLL).
+   */
+  #sendOnlyPart(
+    dst: A,
+    srcKey: string,
+    id: AskId,
+    data: Uint8Array,
+    replies: Replies | undefined,
+    how: {
+      echo: number
+      holdMs: number
+      repeat: boolean
+      have: { base: number; bitmap: Uint8Array } | undefined
+      now: number
+    },
+  ): boolean {
+    const { echo, holdMs, repeat, have, now } = how
+    if (replies !== undefined) {
+      if (have !== undefined && (have.base >= 1 || ((have.bitmap[0] ?? 0) & 1) !== 0)) {
+        replies.hasOne = true
+      }
+      if (replies.hasOne) return false
+      if (!replies.sentOne) {
+        replies.sentOne = true
+      } else {
+        if (!repeat || !this.#resendAllowed(replies, 1, now)) return false
+        if (!this.#budget.take(srcKey, RESPONSE_HEADER_SIZE + data.length, now)) {
+          this.#drops.replyOverBudget++
+          return false
+        }
+        replies.resent++
+        replies.repeatAt = now
+        this.#c.responsePartsResent++
+      }
+    }
+    const header = encodeResponseHeader({
+      id,
+      ackRequested: false,
+      echo,
+      holdMs,
+      total: data.length,
+      index: 0,
+      count: 1,
+    })
+    this.#c.responseParts++
+    this.#link.send(dst, [header, data])
+    return true
   }
 
   /** Whether an answer of `count` parts may be sent again now (interval and lifetime cap). */
